@@ -1,0 +1,114 @@
+"""Instant feedback for labs: `labkit.check("00.q1", answer)` says "passed" or gives a hint.
+
+Each lab's questions live in `labkit/checks/labNN.py`, registered with `@question("NN.qK")`. A check
+function receives the learner's answer (plus any context the lab passes) and returns `passed()` or
+`hint("...")`: hints say what to look at, never the expected value. An unanswered stub (`...` or
+None) and a check that raises both fail politely instead of crashing the notebook.
+
+Every result is also a display output of type `CHECK_MIME` carrying the question, the verdict and a
+JSON form of the answer, so the grader can re-evaluate answers in its own process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..results import show
+
+CHECK_MIME = "application/vnd.labkit.check+json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    message: str = ""
+
+
+def passed(message: str = "") -> Verdict:
+    return Verdict(True, message)
+
+
+def hint(message: str) -> Verdict:
+    return Verdict(False, message)
+
+
+@dataclasses.dataclass(frozen=True)
+class Question:
+    id: str
+    fn: Callable[..., Verdict]
+    points: float = 1.0
+
+
+_questions: dict[str, Question] = {}
+
+
+def question(qid: str, points: float = 1.0) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
+    """Register a check function for question `qid` ("NN.qK")."""
+    def register(fn: Callable[..., Verdict]) -> Callable[..., Verdict]:
+        _questions[qid] = Question(qid, fn, points)
+        return fn
+    return register
+
+
+def lookup(qid: str) -> Question:
+    """The registered question, importing its lab's module on first use."""
+    if qid not in _questions:
+        lab = qid.split(".", 1)[0]
+        try:
+            importlib.import_module(f"{__name__}.lab{lab}")
+        except ModuleNotFoundError:
+            pass
+    try:
+        return _questions[qid]
+    except KeyError:
+        raise KeyError(f"no question {qid!r}: question ids look like '00.q1'") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    question: str
+    passed: bool
+    message: str
+    answer: Any = None
+
+    def line(self) -> str:
+        if self.passed:
+            return f"✔ {self.question} passed" + (f": {self.message}" if self.message else "")
+        return f"✘ {self.question} not yet: {self.message}"
+
+    def __str__(self) -> str:
+        return self.line()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/plain": self.line(), CHECK_MIME: dataclasses.asdict(self)}
+
+
+def evaluate(qid: str, answer: Any, **context: Any) -> CheckResult:
+    """Run question `qid`'s check on `answer` without displaying anything."""
+    q = lookup(qid)
+    if answer is Ellipsis or answer is None:
+        return CheckResult(qid, False, "not answered yet: replace the `...` with your answer", None)
+    try:
+        verdict = q.fn(answer, **context)
+    except Exception as exc:  # a learner's answer of the wrong shape must not crash the lab
+        verdict = hint(f"could not check this answer ({type(exc).__name__}: {exc})")
+    if isinstance(verdict, bool):
+        verdict = Verdict(verdict, "" if verdict else "not quite: re-read the question")
+    return CheckResult(qid, verdict.passed, verdict.message, _jsonable(answer))
+
+
+def check(qid: str, answer: Any, **context: Any) -> None:
+    """Check a lab answer and show the verdict: `labkit.check("00.q1", cost)`."""
+    show(evaluate(qid, answer, **context))
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)

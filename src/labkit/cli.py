@@ -1,0 +1,44 @@
+"""`labkit` on the command line: one sub-command per job, each implemented in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .errors import LabkitError
+
+# name -> (module that implements it, one-line help). Each module provides
+# `add_arguments(parser)` and `main(args) -> int`.
+COMMANDS = {
+    "run": ("labkit.course.runner", "execute the course's notebooks headlessly and print a scorecard"),
+    "record": ("labkit.course.recording", "re-execute lessons and solutions, storing their outputs in place"),
+    "build-labs": ("labkit.course.labs", "generate labs/ from solutions/ (stubs instead of solutions)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labkit", description="The Agent Performance Lab's tools.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        importlib.import_module(module).add_arguments(command)
+        command.set_defaults(module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return importlib.import_module(args.module).main(args)
+    except LabkitError as exc:
+        print(f"labkit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("labkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

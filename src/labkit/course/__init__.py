@@ -1,0 +1,1 @@
+"""Running the course: executing notebooks, the scorecard, and building labs from solutions."""

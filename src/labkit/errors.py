@@ -1,0 +1,13 @@
+"""The exceptions labkit raises on bad input: each carries one short, actionable message."""
+
+
+class LabkitError(Exception):
+    """Base class: the CLI prints these as one line instead of a traceback."""
+
+
+class ConfigError(LabkitError, ValueError):
+    """A setting is unknown, malformed or incomplete (for example live mode without a key)."""
+
+
+class DataError(LabkitError, ValueError):
+    """A data file that labkit ships or reads is missing or malformed."""

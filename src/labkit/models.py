@@ -1,0 +1,124 @@
+"""Model profiles (prices, latency, limits, tokenizer) read from `data/models.yaml`.
+
+Every figure in that file carries a source; this module only gives it types so that the simulator,
+the cost function and the lessons read one table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+import yaml
+
+from . import config
+from .errors import ConfigError, DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class Latency:
+    ttft_s: float
+    output_tokens_per_s: float
+    prefill_tokens_per_s: float
+    proxy_for: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Prices:
+    """USD per million tokens; `threshold_tokens` is set for a long-context band."""
+
+    input: float
+    output: float
+    threshold_tokens: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelProfile:
+    id: str
+    display_name: str
+    context_window: int
+    max_output_tokens: int
+    prices: Prices
+    long_context_prices: Prices | None
+    cache_write_5m_multiplier: float
+    cache_write_1h_multiplier: float
+    cache_read_multiplier: float
+    batch_discount: float
+    latency: Latency
+    cached_prefill_speedup: float
+    min_cacheable_tokens: int
+    tokenizer_ratio: float
+    thinking_modes: tuple[str, ...]
+    deprecated_thinking_modes: tuple[str, ...]
+    default_effort: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Catalog:
+    default_model: str
+    models: dict[str, ModelProfile]
+    sources: dict[str, str]
+
+    def get(self, model_id: str) -> ModelProfile:
+        try:
+            return self.models[model_id]
+        except KeyError:
+            raise ConfigError(
+                f"unknown model {model_id!r}: known models are {', '.join(self.models)}") from None
+
+
+def catalog(path: Path | None = None) -> Catalog:
+    """The model catalogue of the configured course folder (read once per path)."""
+    return _load(path or config.current().data_dir / "models.yaml")
+
+
+def profile(model_id: str | None = None) -> ModelProfile:
+    """One model's profile; the configured model when none is named."""
+    return catalog().get(model_id or config.current().model)
+
+
+@functools.cache
+def _load(path: Path) -> Catalog:
+    try:
+        raw = yaml.safe_load(path.read_text())
+        defaults = raw["defaults"]
+        models = {mid: _profile(mid, spec, defaults) for mid, spec in raw["models"].items()}
+    except FileNotFoundError:
+        raise DataError(f"model profiles not found at {path}") from None
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"malformed model profiles in {path}: {exc}") from None
+    return Catalog(default_model=defaults["model"], models=models, sources=dict(raw.get("sources", {})))
+
+
+def _profile(model_id: str, spec: dict, defaults: dict) -> ModelProfile:
+    def pick(key: str):
+        return spec.get(key, defaults.get(key))
+
+    long = spec.get("long_context_prices")
+    thinking = spec["thinking"]
+    return ModelProfile(
+        id=model_id,
+        display_name=spec["display_name"],
+        context_window=int(spec["context_window"]),
+        max_output_tokens=int(spec["max_output_tokens"]),
+        prices=Prices(float(spec["prices"]["input"]), float(spec["prices"]["output"])),
+        long_context_prices=(Prices(float(long["input"]), float(long["output"]), int(long["threshold_tokens"]))
+                             if long else None),
+        cache_write_5m_multiplier=float(pick("cache_write_5m_multiplier")),
+        cache_write_1h_multiplier=float(pick("cache_write_1h_multiplier")),
+        cache_read_multiplier=float(pick("cache_read_multiplier")),
+        batch_discount=float(pick("batch_discount")),
+        latency=Latency(
+            ttft_s=float(spec["latency"]["ttft_s"]),
+            output_tokens_per_s=float(spec["latency"]["output_tokens_per_s"]),
+            prefill_tokens_per_s=float(spec["latency"]["prefill_tokens_per_s"]),
+            proxy_for=spec["latency"].get("proxy_for"),
+        ),
+        cached_prefill_speedup=float(pick("cached_prefill_speedup")),
+        min_cacheable_tokens=int(spec["min_cacheable_tokens"]["value"]),
+        tokenizer_ratio=float(spec["tokenizer_ratio"]["value"]),
+        thinking_modes=tuple(thinking["modes"]),
+        deprecated_thinking_modes=tuple(thinking.get("deprecated", ())),
+        default_effort=thinking.get("default_effort"),
+    )

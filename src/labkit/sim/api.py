@@ -1,0 +1,61 @@
+"""The simulated Claude API: its state, and routing each request to an endpoint.
+
+One `SimAPI` plays the role of the whole service for a process (caches, batches and rate limits
+are shared by every client, as on the real service). It is thread-safe: the parallel lessons call it
+from many threads and event loops at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .. import models
+from ..errors import ConfigError
+from . import content, messages
+from .wire import APIError, SimRequest, SimResponse, error_response, make_id
+
+
+class SimAPI:
+    def __init__(self, seed: int, data_dir: Path) -> None:
+        self.seed = seed
+        self.catalog = models.catalog(data_dir / "models.yaml")
+        self.corpus = content.load_corpus(data_dir / "corpus" / "topics.yaml")
+        self._lock = threading.Lock()
+        self._seen: Counter[str] = Counter()
+        self._requests = 0
+
+    def profile(self, model: str) -> models.ModelProfile:
+        try:
+            return self.catalog.get(model)
+        except ConfigError:
+            raise messages.unknown_model(model) from None
+
+    def occurrence(self, key: Any) -> int:
+        """How many times an identical request has been seen (for distinct, deterministic ids)."""
+        digest = repr(key)
+        with self._lock:
+            self._seen[digest] += 1
+            return self._seen[digest]
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        """Answer one request, turning any API error into the API's error response."""
+        with self._lock:
+            self._requests += 1
+            request_id = make_id("req", self.seed, self._requests)
+        try:
+            return self._route(request, request_id)
+        except APIError as error:
+            return error_response(error, request_id)
+
+    def _route(self, request: SimRequest, request_id: str) -> SimResponse:
+        path = request.path.rstrip("/")
+        if request.method == "POST" and path == "/v1/messages":
+            try:
+                params = request.json()
+            except ValueError:
+                raise APIError(400, "request body is not valid JSON") from None
+            return messages.create(self, params, request.headers, request_id)
+        raise APIError(404, f"{request.method} {request.path} is not an endpoint of this simulator")

@@ -1,0 +1,110 @@
+"""What crosses the simulated wire: requests, responses, API errors and identifiers.
+
+Kept free of any HTTP library so that the same core serves the in-process httpx2 transport and the
+localhost HTTP server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SimRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes = b""
+    query: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """One server-sent event, released `at` modelled seconds after the request arrived."""
+
+    name: str
+    data: Mapping[str, Any]
+    at: float
+
+    def encode(self) -> bytes:
+        return f"event: {self.name}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n".encode()
+
+
+@dataclasses.dataclass
+class SimResponse:
+    """A response and how long the real API would take to produce it.
+
+    `body` is JSON-able for ordinary responses; `events` is set instead for a stream. `latency` is
+    modelled seconds until the whole response is available.
+    """
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    latency: float = 0.0
+    events: list[Event] | None = None
+    raw: bytes | None = None
+
+    def content(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+    def stream(self) -> Iterator[Event]:
+        return iter(self.events or ())
+
+
+class APIError(Exception):
+    """An error the API answers with: turned into the real error body by `error_response`."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None,
+                 error_type: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+        self.error_type = error_type or ERROR_TYPES.get(status, "api_error")
+
+
+def invalid(message: str) -> APIError:
+    return APIError(400, message)
+
+
+def error_response(error: APIError, request_id: str) -> SimResponse:
+    body = {"type": "error", "error": {"type": error.error_type, "message": error.message},
+            "request_id": request_id}
+    headers = {"request-id": request_id, "content-type": "application/json", **error.headers}
+    return SimResponse(status=error.status, body=body, headers=headers)
+
+
+def make_id(prefix: str, *parts: Any) -> str:
+    """A deterministic identifier shaped like the API's: prefix + `01` + 22 base62 characters."""
+    digest = int.from_bytes(hashlib.blake2b(repr(parts).encode(), digest_size=16).digest(), "big")
+    chars = []
+    for _ in range(22):
+        digest, rem = divmod(digest, 62)
+        chars.append(BASE62[rem])
+    return f"{prefix}_01{''.join(chars)}"

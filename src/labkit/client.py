@@ -18,15 +18,15 @@ SIM_BASE_URL = "http://api.sim.labkit.invalid"
 # Not a secret: the simulator accepts it, the real API would not.
 SIM_API_KEY = "sk-labkit-simulated-offline"
 
-_simulators: dict[tuple[int, str], SimAPI] = {}
+_simulators: dict[tuple[int, str, float], SimAPI] = {}
 
 
 def simulator() -> SimAPI:
     """The process-wide simulated service for the configured seed (shared by every client)."""
     cfg = config.current()
-    key = (cfg.seed, str(cfg.data_dir))
+    key = (cfg.seed, str(cfg.data_dir), cfg.time_scale)
     if key not in _simulators:
-        _simulators[key] = SimAPI(seed=cfg.seed, data_dir=cfg.data_dir)
+        _simulators[key] = SimAPI(seed=cfg.seed, data_dir=cfg.data_dir, time_scale=cfg.time_scale)
     return _simulators[key]
 
 
@@ -40,7 +40,7 @@ def client(**options: Any) -> anthropic.Anthropic:
     cfg = config.current()
     if not cfg.simulated:
         return anthropic.Anthropic(api_key=cfg.api_key, **options)
-    transport = SimTransport(simulator(), cfg.time_scale)
+    transport = SimTransport(simulator())
     return anthropic.Anthropic(api_key=SIM_API_KEY, base_url=SIM_BASE_URL,
                                http_client=anthropic.DefaultHttpxClient(transport=transport), **options)
 
@@ -50,7 +50,7 @@ def async_client(**options: Any) -> anthropic.AsyncAnthropic:
     cfg = config.current()
     if not cfg.simulated:
         return anthropic.AsyncAnthropic(api_key=cfg.api_key, **options)
-    transport = AsyncSimTransport(simulator(), cfg.time_scale)
+    transport = AsyncSimTransport(simulator())
     return anthropic.AsyncAnthropic(api_key=SIM_API_KEY, base_url=SIM_BASE_URL,
                                     http_client=anthropic.DefaultAsyncHttpxClient(transport=transport),
                                     **options)

@@ -81,7 +81,7 @@ def profile(model_id: str | None = None) -> ModelProfile:
 @functools.cache
 def _load(path: Path) -> Catalog:
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         defaults = raw["defaults"]
         models = {mid: _profile(mid, spec, defaults) for mid, spec in raw["models"].items()}
     except FileNotFoundError:

@@ -1,28 +1,46 @@
 """The simulated Claude API: its state, and routing each request to an endpoint.
 
-One `SimAPI` plays the role of the whole service for a process (caches, batches and rate limits
-are shared by every client, as on the real service). It is thread-safe: the parallel lessons call it
-from many threads and event loops at once.
+One `SimAPI` plays the role of the whole service for a process: the prompt cache, batches and rate
+limits are shared by every client, as on the real service. It is thread-safe: the parallel lessons
+call it from many threads and event loops at once.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import models
 from ..errors import ConfigError
 from . import content, messages
+from .caching import PromptCache
+from .clock import Clock
+from .faults import Faults
+from .limits import RateLimiter
 from .wire import APIError, SimRequest, SimResponse, error_response, make_id
+
+Handler = Callable[["SimAPI", SimRequest, re.Match[str], str], SimResponse]
+
+# (method, path pattern, handler). Each endpoint module adds its own rows.
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+    ("POST", re.compile(r"/v1/messages"), messages.handle),
+]
 
 
 class SimAPI:
-    def __init__(self, seed: int, data_dir: Path) -> None:
+    def __init__(self, seed: int, data_dir: Path, time_scale: float = 0.0) -> None:
         self.seed = seed
+        self.time_scale = time_scale
+        self.clock = Clock(time_scale)
         self.catalog = models.catalog(data_dir / "models.yaml")
         self.corpus = content.load_corpus(data_dir / "corpus" / "topics.yaml")
+        self.prompt_cache = PromptCache()
+        self.limits = RateLimiter()
+        self.faults = Faults()
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
         self._requests = 0
@@ -31,7 +49,7 @@ class SimAPI:
         try:
             return self.catalog.get(model)
         except ConfigError:
-            raise messages.unknown_model(model) from None
+            raise APIError(404, f"model: {model}") from None
 
     def occurrence(self, key: Any) -> int:
         """How many times an identical request has been seen (for distinct, deterministic ids)."""
@@ -46,16 +64,15 @@ class SimAPI:
             self._requests += 1
             request_id = make_id("req", self.seed, self._requests)
         try:
+            self.faults.before(request, self.clock.now())
             return self._route(request, request_id)
         except APIError as error:
             return error_response(error, request_id)
 
     def _route(self, request: SimRequest, request_id: str) -> SimResponse:
-        path = request.path.rstrip("/")
-        if request.method == "POST" and path == "/v1/messages":
-            try:
-                params = request.json()
-            except ValueError:
-                raise APIError(400, "request body is not valid JSON") from None
-            return messages.create(self, params, request.headers, request_id)
+        path = request.path.rstrip("/") or "/"
+        for method, pattern, handler in ROUTES:
+            match = pattern.fullmatch(path)
+            if match and method == request.method:
+                return handler(self, request, match, request_id)
         raise APIError(404, f"{request.method} {request.path} is not an endpoint of this simulator")

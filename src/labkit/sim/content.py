@@ -74,7 +74,7 @@ class Corpus:
 @functools.cache
 def load_corpus(path: Path) -> Corpus:
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         concepts = tuple(
             Concept(id=c["id"], name=c["name"], keywords=tuple(k.lower() for k in c["keywords"]),
                     related=tuple(c.get("related", ())), facts=tuple(c["facts"]),

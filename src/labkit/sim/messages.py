@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import tokens
 from ..models import ModelProfile
 from . import content, latency
-from .wire import APIError, SimResponse, invalid, make_id
+from .caching import CacheUsage
+from .wire import SimRequest, SimResponse, invalid, make_id
 
 if TYPE_CHECKING:
     from .api import SimAPI
@@ -20,14 +22,28 @@ VERSIONS = ("2023-06-01", "2026-10-21")
 REMOVED_SAMPLING = ("temperature", "top_p", "top_k")
 
 
+def handle(api: SimAPI, request: SimRequest, match: re.Match[str], request_id: str) -> SimResponse:
+    try:
+        params = request.json()
+    except ValueError:
+        raise invalid("request body is not valid JSON") from None
+    return create(api, params, request.headers, request_id)
+
+
 def create(api: SimAPI, params: Any, headers: Mapping[str, str], request_id: str) -> SimResponse:
     version = headers.get("anthropic-version", VERSIONS[-1])
     validate(params, version)
     profile = api.profile(params["model"])
     rng = random.Random(_digest(api.seed, params))
-    message, timeline = answer(api, profile, params, rng)
+    now = api.clock.now()
+    input_tokens = tokens.estimate_request(params)
+    cached = api.prompt_cache.account(profile, params, now)
+    uncached = input_tokens - cached.read - cached.written
+    limit_headers = api.limits.admit(profile, uncached + cached.written, params["max_tokens"], now)
+    message, timeline = answer(api, profile, params, rng, input_tokens, cached)
+    api.limits.settle(profile, params["max_tokens"], message["usage"]["output_tokens"], now)
     message["id"] = make_id("msg", api.seed, _digest(api.seed, params), api.occurrence(params))
-    headers_out = {"request-id": request_id, "content-type": "application/json"}
+    headers_out = {"request-id": request_id, "content-type": "application/json", **limit_headers}
     return SimResponse(status=200, body=message, headers=headers_out, latency=timeline.total)
 
 
@@ -58,10 +74,9 @@ def validate(params: Any, version: str) -> None:
             raise invalid(f"messages.{i}: all messages must have non-empty content")
 
 
-def answer(api: SimAPI, profile: ModelProfile, params: dict, rng: random.Random
-           ) -> tuple[dict[str, Any], latency.Timeline]:
+def answer(api: SimAPI, profile: ModelProfile, params: dict, rng: random.Random, input_tokens: int,
+           cached: CacheUsage) -> tuple[dict[str, Any], latency.Timeline]:
     """The Message body for a validated request, and its modelled timeline."""
-    input_tokens = tokens.estimate_request(params)
     if input_tokens + params["max_tokens"] > profile.context_window:
         raise invalid(f"prompt is too long: {input_tokens} tokens + max_tokens {params['max_tokens']} "
                       f"> {profile.context_window} maximum")
@@ -74,13 +89,15 @@ def answer(api: SimAPI, profile: ModelProfile, params: dict, rng: random.Random
     text = content.compose(api.corpus, context, instruction, rng, target, count)
     text, stop_reason, stop_sequence = _stop(text, params, profile.id)
     output_tokens = max(1, tokens.estimate(text, profile.id))
-    timeline = latency.timeline(profile, input_tokens, 0, output_tokens, rng)
+    uncached = input_tokens - cached.read
+    timeline = latency.timeline(profile, uncached, cached.read, output_tokens, rng)
     usage = {
-        "input_tokens": input_tokens,
+        "input_tokens": uncached - cached.written,
         "output_tokens": output_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "cache_creation_input_tokens": cached.written,
+        "cache_read_input_tokens": cached.read,
+        "cache_creation": {"ephemeral_5m_input_tokens": cached.write_5m,
+                           "ephemeral_1h_input_tokens": cached.write_1h},
         "service_tier": "standard",
     }
     body = {
@@ -133,7 +150,3 @@ def _last_user(messages: list[dict]) -> Any:
 def _digest(seed: int, params: Any) -> str:
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.blake2b(f"{seed}\x00{canonical}".encode(), digest_size=16).hexdigest()
-
-
-def unknown_model(model: str) -> APIError:
-    return APIError(404, f"model: {model}")

@@ -1,7 +1,7 @@
 """httpx2 transports that plug the simulator into the real `anthropic` SDK.
 
 The SDK builds and sends real HTTP requests; these transports answer them in-process instead of
-opening a socket. Each response is held back for `time_scale` x its modelled latency, so a lesson
+opening a socket. Each response is held back for the simulator's `time_scale` x its modelled latency, so a lesson
 feels (and measures) real-world timing at a fraction of the wall time.
 """
 
@@ -28,9 +28,9 @@ def _to_sim(request: httpx2.Request, body: bytes) -> SimRequest:
 
 
 class SimTransport(httpx2.BaseTransport):
-    def __init__(self, api: SimAPI, time_scale: float) -> None:
+    def __init__(self, api: SimAPI) -> None:
         self.api = api
-        self.time_scale = time_scale
+        self.time_scale = api.time_scale
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         answer = self.api.handle(_to_sim(request, request.read()))
@@ -43,9 +43,9 @@ class SimTransport(httpx2.BaseTransport):
 
 
 class AsyncSimTransport(httpx2.AsyncBaseTransport):
-    def __init__(self, api: SimAPI, time_scale: float) -> None:
+    def __init__(self, api: SimAPI) -> None:
         self.api = api
-        self.time_scale = time_scale
+        self.time_scale = api.time_scale
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         answer: SimResponse = self.api.handle(_to_sim(request, await request.aread()))

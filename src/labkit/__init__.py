@@ -5,7 +5,7 @@ The few names every notebook uses are here; everything else lives in a module na
 
 from . import config, cost, models, tokens
 from .checks import check
-from .client import async_client, client
+from .backend import async_client, client
 from .config import configure
 from .results import record
 from .timing import Timer

@@ -3,7 +3,8 @@
 Each lab's questions live in `labkit/checks/labNN.py`, registered with `@question("NN.qK")`. A check
 function receives the learner's answer (plus any context the lab passes) and returns `passed()` or
 `hint("...")`: hints say what to look at, never the expected value. An unanswered stub (`...` or
-None) and a check that raises both fail politely instead of crashing the notebook.
+None, also inside a tuple, list or dict of answers) and a check that raises or returns something
+other than a verdict or a bool all fail politely instead of crashing the notebook.
 
 Every result is also a display output of type `CHECK_MIME` carrying the question, the verdict and a
 JSON form of the answer, so the grader can re-evaluate answers in its own process.
@@ -14,12 +15,15 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from ..results import show
 
 CHECK_MIME = "application/vnd.labkit.check+json"
+MAX_REPR = 1000  # longest repr stored for an answer JSON cannot hold (keeps notebooks small)
+_LAB_PART = re.compile(r"^[A-Za-z0-9_]+\.")  # "00.q1" -> lab module labkit.checks.lab00
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,16 +60,18 @@ def question(qid: str, points: float = 1.0) -> Callable[[Callable[..., Verdict]]
 
 def lookup(qid: str) -> Question:
     """The registered question, importing its lab's module on first use."""
-    if qid not in _questions:
-        lab = qid.split(".", 1)[0]
+    if qid not in _questions and isinstance(qid, str) and _LAB_PART.match(qid):
+        module = f"{__name__}.lab{qid.split('.', 1)[0]}"
         try:
-            importlib.import_module(f"{__name__}.lab{lab}")
-        except ModuleNotFoundError:
-            pass
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # the lab's module exists but imports something missing: say so
+                raise
     try:
         return _questions[qid]
-    except KeyError:
-        raise KeyError(f"no question {qid!r}: question ids look like '00.q1'") from None
+    except (KeyError, TypeError):
+        raise KeyError(f"no question {qid!r}: question ids look like '00.q1' "
+                       "(lab number, then the question)") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +84,7 @@ class CheckResult:
     def line(self) -> str:
         if self.passed:
             return f"✔ {self.question} passed" + (f": {self.message}" if self.message else "")
-        return f"✘ {self.question} not yet: {self.message}"
+        return f"✘ {self.question}: {self.message}"
 
     def __str__(self) -> str:
         return self.line()
@@ -90,14 +96,12 @@ class CheckResult:
 def evaluate(qid: str, answer: Any, **context: Any) -> CheckResult:
     """Run question `qid`'s check on `answer` without displaying anything."""
     q = lookup(qid)
-    if answer is Ellipsis or answer is None:
+    if _unanswered(answer):
         return CheckResult(qid, False, "not answered yet: replace the `...` with your answer", None)
     try:
-        verdict = q.fn(answer, **context)
+        verdict = _as_verdict(q.fn(answer, **context))
     except Exception as exc:  # a learner's answer of the wrong shape must not crash the lab
         verdict = hint(f"could not check this answer ({type(exc).__name__}: {exc})")
-    if isinstance(verdict, bool):
-        verdict = Verdict(verdict, "" if verdict else "not quite: re-read the question")
     return CheckResult(qid, verdict.passed, verdict.message, _jsonable(answer))
 
 
@@ -106,9 +110,32 @@ def check(qid: str, answer: Any, **context: Any) -> None:
     show(evaluate(qid, answer, **context))
 
 
+def _unanswered(answer: Any) -> bool:
+    """A stub left as is: `...`/None, or a tuple, list or dict of answers with a `...` still in it."""
+    if answer is Ellipsis or answer is None:
+        return True
+    if isinstance(answer, (tuple, list)):
+        return any(item is Ellipsis for item in answer)
+    if isinstance(answer, dict):
+        return any(item is Ellipsis for item in answer.values())
+    return False
+
+
+def _as_verdict(result: Any) -> Verdict:
+    """A check's return value as a Verdict: `passed()`/`hint()`, or a plain (numpy) bool."""
+    if isinstance(result, Verdict):
+        return result
+    if isinstance(result, bool) or type(result).__name__ in ("bool_", "bool"):
+        return Verdict(bool(result), "" if result else "not quite: re-read the question")
+    # Anything else (a forgotten `return` gives None) is a bug in the check, not in the answer.
+    raise TypeError(f"the check returned {type(result).__name__}, not passed() or hint()")
+
+
 def _jsonable(value: Any) -> Any:
+    """The answer as JSON for the grader, or (for objects JSON cannot hold) a shortened repr."""
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)  # NaN would make the saved notebook invalid JSON
         return value
-    except (TypeError, ValueError):
-        return repr(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+        return text if len(text) <= MAX_REPR else text[:MAX_REPR - 1] + "…"

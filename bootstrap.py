@@ -43,7 +43,7 @@ def ensure_environment() -> None:
     print("bootstrap: installing labkit and its dependencies (first run takes a few minutes)", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[test,bench]"], check=True)
     STAMP.write_text(wanted + "\n")
 
 

@@ -15,6 +15,7 @@ COMMANDS = {
     "run": ("labkit.course.runner", "execute the course's notebooks headlessly and print a scorecard"),
     "record": ("labkit.course.recording", "re-execute lessons and solutions, storing their outputs in place"),
     "build-labs": ("labkit.course.labs", "generate labs/ from solutions/ (stubs instead of solutions)"),
+    "serve": ("labkit.serve", "serve the offline simulated Claude API over HTTP on localhost"),
 }
 
 

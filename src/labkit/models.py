@@ -55,10 +55,45 @@ class ModelProfile:
 
 
 @dataclasses.dataclass(frozen=True)
+class RateLimitTier:
+    """Per-minute limits of one usage tier, per model class; `batch_queue_requests` None: not published."""
+
+    name: str
+    requests_per_minute: int
+    input_tokens_per_minute: int
+    output_tokens_per_minute: int
+    batch_queue_requests: int | None
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchLimits:
+    """Message Batches limits (published) and the simulated service's processing pace (assumed)."""
+
+    max_requests: int
+    max_bytes: int
+    lifetime_s: float
+    queue_delay_s: float
+    concurrency: int
+    cancel_settle_s: float
+
+
+@dataclasses.dataclass(frozen=True)
 class Catalog:
     default_model: str
     models: dict[str, ModelProfile]
     sources: dict[str, str]
+    tiers: dict[str, RateLimitTier]
+    default_tier: str
+    batches: BatchLimits
+    timeout_after_s: float
+
+    def tier(self, name: str | None = None) -> RateLimitTier:
+        """A rate-limit tier by name (`tier1`, `start`, ...); the default tier when none is named."""
+        key = (name or self.default_tier).strip().lower()
+        if key not in self.tiers:
+            raise ConfigError(f"unknown rate-limit tier {key!r}: known tiers are {', '.join(self.tiers)}")
+        return self.tiers[key]
 
     def get(self, model_id: str) -> ModelProfile:
         try:
@@ -84,11 +119,40 @@ def _load(path: Path) -> Catalog:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         defaults = raw["defaults"]
         models = {mid: _profile(mid, spec, defaults) for mid, spec in raw["models"].items()}
+        limits = raw["rate_limits"]
+        tiers = {name: _tier(name, spec) for name, spec in limits["tiers"].items()}
+        batches = _batches(raw["batches"])
+        timeout_after_s = float(raw["faults"]["timeout_after_s"]["value"])
     except FileNotFoundError:
         raise DataError(f"model profiles not found at {path}") from None
     except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise DataError(f"malformed model profiles in {path}: {exc}") from None
-    return Catalog(default_model=defaults["model"], models=models, sources=dict(raw.get("sources", {})))
+    return Catalog(default_model=defaults["model"], models=models, sources=dict(raw.get("sources", {})),
+                   tiers=tiers, default_tier=limits["default_tier"], batches=batches,
+                   timeout_after_s=timeout_after_s)
+
+
+def _tier(name: str, spec: dict) -> RateLimitTier:
+    queue = spec.get("batch_queue_requests")
+    return RateLimitTier(
+        name=name,
+        requests_per_minute=int(spec["requests_per_minute"]),
+        input_tokens_per_minute=int(spec["input_tokens_per_minute"]),
+        output_tokens_per_minute=int(spec["output_tokens_per_minute"]),
+        batch_queue_requests=None if queue is None else int(queue),
+        source=spec["source"],
+    )
+
+
+def _batches(spec: dict) -> BatchLimits:
+    return BatchLimits(
+        max_requests=int(spec["max_requests"]["value"]),
+        max_bytes=int(spec["max_bytes"]["value"]),
+        lifetime_s=float(spec["lifetime_hours"]["value"]) * 3600,
+        queue_delay_s=float(spec["queue_delay_s"]["value"]),
+        concurrency=int(spec["concurrency"]["value"]),
+        cancel_settle_s=float(spec["cancel_settle_s"]["value"]),
+    )
 
 
 def _profile(model_id: str, spec: dict, defaults: dict) -> ModelProfile:

@@ -16,7 +16,8 @@ from typing import Any
 
 from .. import models
 from ..errors import ConfigError
-from . import content, messages
+from . import batches, content, endpoints, messages, validation
+from .batches import BatchStore
 from .caching import PromptCache
 from .clock import Clock
 from .faults import Faults
@@ -28,19 +29,31 @@ Handler = Callable[["SimAPI", SimRequest, re.Match[str], str], SimResponse]
 # (method, path pattern, handler). Each endpoint module adds its own rows.
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("POST", re.compile(r"/v1/messages"), messages.handle),
+    ("POST", re.compile(r"/v1/messages/count_tokens"), endpoints.count_tokens),
+    ("GET", re.compile(r"/v1/models"), endpoints.list_models),
+    ("GET", re.compile(r"/v1/models/(?P<model_id>[^/]+)"), endpoints.get_model),
+    *batches.ROUTES,
 ]
 
 
 class SimAPI:
-    def __init__(self, seed: int, data_dir: Path, time_scale: float = 0.0) -> None:
+    def __init__(self, seed: int, data_dir: Path, time_scale: float = 0.0, *, tier: str | None = None,
+                 min_cacheable_tokens: int | None = None, require_key: bool = True) -> None:
+        """`tier`: the rate-limit tier from data/models.yaml (None: its default, generous enough that
+        lessons never meet a 429); `min_cacheable_tokens`: one minimum cacheable prefix for every
+        model instead of each model's figure; `require_key`: answer 401 to a request without an
+        `x-api-key` or `Authorization: Bearer` key, as the real API does."""
         self.seed = seed
+        self.data_dir = data_dir
+        self.require_key = require_key
         self.time_scale = time_scale
         self.clock = Clock(time_scale)
         self.catalog = models.catalog(data_dir / "models.yaml")
         self.corpus = content.load_corpus(data_dir / "corpus" / "topics.yaml")
-        self.prompt_cache = PromptCache()
-        self.limits = RateLimiter()
-        self.faults = Faults()
+        self.prompt_cache = PromptCache(min_cacheable_tokens)
+        self.limits = RateLimiter(self.catalog, self.clock, tier)
+        self.faults = Faults(seed, self.catalog.timeout_after_s, self.clock)
+        self.batches = BatchStore(self.catalog.batches)
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
         self._requests = 0
@@ -64,10 +77,13 @@ class SimAPI:
             self._requests += 1
             request_id = make_id("req", self.seed, self._requests)
         try:
-            self.faults.before(request, self.clock.now())
-            return self._route(request, request_id)
+            validation.check_request(request, self.require_key)
+            fault = self.faults.before(request, self.clock.now())
+            return self.faults.after(fault, self._route(request, request_id))
         except APIError as error:
-            return error_response(error, request_id)
+            response = error_response(error, request_id)
+            response.latency = getattr(error, "latency", 0.0)  # a timeout fault arrives late
+            return response
 
     def _route(self, request: SimRequest, request_id: str) -> SimResponse:
         path = request.path.rstrip("/") or "/"

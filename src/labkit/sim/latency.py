@@ -3,19 +3,23 @@
     ttft  = profile TTFT + uncached input / prefill rate + cached input / (prefill rate x speed-up)
     total = ttft + output tokens / output tokens per second
 
-Both parts get seeded log-normal jitter (sigma 0.15), so repeated identical requests have the same
-latency while a workload of different requests shows a realistic spread (p95 > p50). Figures and
-their sources are in `data/models.yaml`.
+Output tokens include thinking tokens, which the model generates at its output speed before any
+text: thinking lengthens a response (and delays its first text) in proportion to what it thinks.
+Both parts get log-normal jitter (sigma 0.15) drawn from the request's digest, so repeated identical
+requests have the same latency while a workload of different requests shows a realistic spread
+(p95 > p50). Figures and their sources are in `data/models.yaml`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import random
+import math
+import statistics
 
 from ..models import ModelProfile
 
 JITTER_SIGMA = 0.15
+_NORMAL = statistics.NormalDist()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,10 +35,19 @@ class Timeline:
 
 
 def timeline(profile: ModelProfile, uncached_tokens: int, cached_tokens: int, output_tokens: int,
-             rng: random.Random) -> Timeline:
+             digest: str) -> Timeline:
+    """The modelled timeline of one response; `digest` (hex, 16+ characters) identifies the request."""
     lat = profile.latency
     prefill = uncached_tokens / lat.prefill_tokens_per_s
     prefill += cached_tokens / (lat.prefill_tokens_per_s * profile.cached_prefill_speedup)
-    ttft = (lat.ttft_s + prefill) * rng.lognormvariate(0, JITTER_SIGMA)
-    generation = output_tokens / lat.output_tokens_per_s * rng.lognormvariate(0, JITTER_SIGMA)
-    return Timeline(ttft=ttft, total=ttft + generation)
+    first, second = _jitter(digest)
+    ttft = (lat.ttft_s + prefill) * first
+    return Timeline(ttft=ttft, total=ttft + output_tokens / lat.output_tokens_per_s * second)
+
+
+def _jitter(digest: str) -> tuple[float, float]:
+    """Two log-normal factors from the digest's first 16 hex digits (two uniforms through the normal
+    quantile): as seeded as a generator would be, without the cost of seeding one per request."""
+    uniforms = ((int(digest[i:i + 8], 16) + 0.5) / 2**32 for i in (0, 8))
+    first, second = (math.exp(JITTER_SIGMA * _NORMAL.inv_cdf(u)) for u in uniforms)
+    return first, second

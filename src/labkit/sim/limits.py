@@ -1,17 +1,166 @@
-"""Rate limits: token buckets for requests, input tokens and output tokens.
+"""Rate limits: token buckets for requests, input tokens and output tokens, per model class.
 
-Placeholder until rate limits are modelled: every request is admitted.
+As the rate-limits docs describe (reference §8): each limit is a bucket of one minute's allowance,
+"continuously replenished up to your maximum limit" on the simulated clock. A request needs one
+request, its input tokens (uncached input + cache writes; cache reads are free) and its `max_tokens`
+of output, reserved at admission; `settle` gives back what the answer did not use. Buckets are kept
+per model class (the family: haiku, sonnet, opus, ...) and start full.
+
+A refusal is the API's 429 `rate_limit_error` with the `anthropic-ratelimit-*` headers and a
+retry delay. **The delay is scaled**: the SDK sleeps `retry-after` in wall seconds, while the
+simulated clock runs `1 / time_scale` times faster, so `retry-after` and `retry-after-ms` carry the
+wall time the client must wait here (API seconds x time scale, at least 1 ms), and
+`x-labkit-retry-after-api-seconds` carries what the real API would have said. Every admitted request
+gets the same `anthropic-ratelimit-*` headers on its response (reflecting its admission).
 """
 
 from __future__ import annotations
 
-from ..models import ModelProfile
+import contextlib
+import dataclasses
+import math
+import threading
+from collections.abc import Iterator
+
+from ..models import Catalog, ModelProfile, RateLimitTier
+from .clock import Clock, rfc3339
+from .wire import APIError
+
+WINDOW_S = 60.0  # every limit is "per minute"
+DOCS_URL = "https://docs.claude.com/en/api/rate-limits"
+LIMITS = ("requests", "input-tokens", "output-tokens")
+UNITS = {"requests": "requests", "input-tokens": "input tokens", "output-tokens": "output tokens"}
+
+
+@dataclasses.dataclass
+class _Bucket:
+    capacity: float
+    level: float
+    updated: float
+
+    @property
+    def rate(self) -> float:
+        return self.capacity / WINDOW_S
+
+    def refill(self, now: float) -> None:
+        if now > self.updated:
+            self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def wait_for(self, amount: float) -> float:
+        """Simulated seconds until `amount` is available (0 if it is now)."""
+        return max(0.0, (amount - self.level) / self.rate)
+
+    def full_at(self, now: float) -> float:
+        return now + max(0.0, self.capacity - self.level) / self.rate
 
 
 class RateLimiter:
+    """The organisation's limits for one tier; `set_tier("tier1")` lets a lesson meet 429s."""
+
+    def __init__(self, catalog: Catalog, clock: Clock, tier: str | None = None) -> None:
+        self.catalog = catalog
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._exempt = threading.local()
+        self._buckets: dict[str, dict[str, _Bucket]] = {}
+        self.tier: RateLimitTier = catalog.tier(tier)
+
+    def set_tier(self, name: str | None = None) -> RateLimitTier:
+        """Switch to a tier from `data/models.yaml` (the default tier when None), with full buckets."""
+        tier = self.catalog.tier(name)
+        with self._lock:
+            self.tier = tier
+            self._buckets.clear()
+        return tier
+
+    def reset(self) -> None:
+        """Refill every bucket, as after a long pause."""
+        with self._lock:
+            self._buckets.clear()
+
+    @contextlib.contextmanager
+    def exempt(self) -> Iterator[None]:
+        """Skip the Messages limits in this thread: batch requests are limited by the batch queue."""
+        previous = getattr(self._exempt, "on", False)
+        self._exempt.on = True
+        try:
+            yield
+        finally:
+            self._exempt.on = previous
+
     def admit(self, profile: ModelProfile, input_tokens: int, max_tokens: int, now: float) -> dict[str, str]:
         """Admit a request or raise APIError(429); returns the `anthropic-ratelimit-*` headers."""
-        return {}
+        if getattr(self._exempt, "on", False):
+            return {}
+        with self._lock:
+            buckets = self._for(profile, now)
+            need = {"requests": 1, "input-tokens": input_tokens,
+                    "output-tokens": min(max_tokens, buckets["output-tokens"].capacity)}
+            if input_tokens > buckets["input-tokens"].capacity:
+                raise self._refusal(buckets, "input-tokens", None, now)
+            short = {name: buckets[name].wait_for(amount) for name, amount in need.items()}
+            worst = max(short, key=short.__getitem__)
+            if short[worst] > 0:
+                raise self._refusal(buckets, worst, short[worst], now)
+            for name, amount in need.items():
+                buckets[name].level -= amount
+            return _headers(buckets, now)
 
     def settle(self, profile: ModelProfile, reserved_output: int, actual_output: int, now: float) -> None:
-        """Give back the output tokens reserved at admission but not produced."""
+        """Give back the output tokens reserved at admission but not produced (or charge the excess)."""
+        if getattr(self._exempt, "on", False):
+            return
+        with self._lock:
+            bucket = self._for(profile, now)["output-tokens"]
+            reserved = min(reserved_output, bucket.capacity)
+            bucket.level = min(bucket.capacity, bucket.level + reserved - actual_output)
+
+    def _for(self, profile: ModelProfile, now: float) -> dict[str, _Bucket]:
+        """The refilled buckets of the profile's model class (created full on first use)."""
+        key = model_class(profile.id)
+        if key not in self._buckets:
+            capacities = {"requests": self.tier.requests_per_minute,
+                          "input-tokens": self.tier.input_tokens_per_minute,
+                          "output-tokens": self.tier.output_tokens_per_minute}
+            self._buckets[key] = {name: _Bucket(float(c), float(c), now) for name, c in capacities.items()}
+        for bucket in self._buckets[key].values():
+            bucket.refill(now)
+        return self._buckets[key]
+
+    def _refusal(self, buckets: dict[str, _Bucket], name: str, wait: float | None, now: float) -> APIError:
+        """The 429: `wait` None means the request alone exceeds a whole minute's allowance, so
+        retrying cannot help and `x-should-retry: false` says so."""
+        limit = int(buckets[name].capacity)
+        message = (f"This request would exceed your organization's rate limit of {limit:,} "
+                   f"{UNITS[name]} per minute (simulated {self.tier.name}). For details, refer to: "
+                   f"{DOCS_URL}. You can see the response headers for current usage. Please reduce the "
+                   "prompt length or the maximum tokens requested, or try again later.")
+        headers = _headers(buckets, now)
+        if wait is None:
+            headers["x-should-retry"] = "false"
+        else:
+            headers.update(self.clock.retry_headers(wait))
+        return APIError(429, message, headers)
+
+
+
+def model_class(model_id: str) -> str:
+    """The family a model's limits are shared with: `claude-sonnet-5-5` -> `sonnet`."""
+    parts = model_id.split("-")
+    return parts[1] if len(parts) > 1 and parts[0] == "claude" else model_id
+
+
+def _headers(buckets: dict[str, _Bucket], now: float) -> dict[str, str]:
+    """`anthropic-ratelimit-{requests,input-tokens,output-tokens,tokens}-{limit,remaining,reset}`;
+    `tokens-*` repeat whichever token limit is the most restrictive (least left, proportionally)."""
+    out = {}
+    for name in LIMITS:
+        bucket = buckets[name]
+        out[f"anthropic-ratelimit-{name}-limit"] = str(int(bucket.capacity))
+        out[f"anthropic-ratelimit-{name}-remaining"] = str(max(0, math.floor(bucket.level)))
+        out[f"anthropic-ratelimit-{name}-reset"] = rfc3339(bucket.full_at(now))
+    tightest = min(("input-tokens", "output-tokens"), key=lambda n: buckets[n].level / buckets[n].capacity)
+    for field in ("limit", "remaining", "reset"):
+        out[f"anthropic-ratelimit-tokens-{field}"] = out[f"anthropic-ratelimit-{tightest}-{field}"]
+    return out

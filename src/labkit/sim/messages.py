@@ -1,152 +1,321 @@
-"""POST /v1/messages: validate a request, compose the answer, count usage, model the latency."""
+"""POST /v1/messages: check a request, compose the answer, count usage, model the latency.
+
+How an answer is made (docs/simulator.md tells lessons the same):
+1. *Subject*: the corpus concepts named anywhere in the prompt (system and every turn, tool results
+   included) and the kind of answer the latest user instruction asks for.
+2. *Plan*: one generator seeded by the seed, model, concepts, kind, "N words", turn number and tool
+   results, never by the wording, so a terse prompt naming the same concepts gets the same answer.
+   A second generator, seeded by the plan and the thinking settings, decides how long the model thinks.
+3. *Blocks*: thinking first; then either tool calls (`tools.calls`: with `auto`, a short sentence
+   before them) or text: a lead-in quoting any tool results, then the composed answer (continuing a
+   final assistant turn when there is one).
+4. *Cut*: stop sequences end the text; `max_tokens` (or what is left of the context window) is spent
+   in block order, thinking first; a tool call that does not fit is dropped.
+5. *Usage and time*: `output_tokens` counts thinking and visible tokens (at least 1, 0 for a
+   `max_tokens: 0` cache pre-warm); latency follows `latency.timeline`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import random
 import re
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import tokens
 from ..models import ModelProfile
-from . import content, latency
+from . import content, counting, latency, streaming, thinking, tools, validation
 from .caching import CacheUsage
+from .content import Concept, Corpus, Count
 from .wire import SimRequest, SimResponse, invalid, make_id
 
 if TYPE_CHECKING:
     from .api import SimAPI
 
-VERSIONS = ("2023-06-01", "2026-10-21")
-REMOVED_SAMPLING = ("temperature", "top_p", "top_k")
+# A continuation starts with a space unless the prefill ends in an opening bracket, quote or dash.
+GLUED = ("(", "[", "{", '"', "'", "“", "-", "/")
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """The generated part of a Message: content blocks, why it stopped, and output tokens."""
+
+    content: list[dict[str, Any]]
+    stop_reason: str
+    stop_sequence: str | None
+    output_tokens: int
+    thinking_tokens: int
 
 
 def handle(api: SimAPI, request: SimRequest, match: re.Match[str], request_id: str) -> SimResponse:
-    try:
-        params = request.json()
-    except ValueError:
-        raise invalid("request body is not valid JSON") from None
-    return create(api, params, request.headers, request_id)
+    return create(api, validation.parse(request), request.headers, request_id)
 
 
-def create(api: SimAPI, params: Any, headers: Mapping[str, str], request_id: str) -> SimResponse:
-    version = headers.get("anthropic-version", VERSIONS[-1])
-    validate(params, version)
+def create(api: SimAPI, params: Any, headers: dict[str, str], request_id: str) -> SimResponse:
+    """Answer one Messages request body (also used for each request of a batch)."""
+    version = headers.get("anthropic-version", validation.LATEST)
+    validation.check_body(params, version)
+    tools.check(params)
     profile = api.profile(params["model"])
-    rng = random.Random(_digest(api.seed, params))
+    think = thinking.resolve(params, profile)
+    input_tokens = _check_size(params, profile)
+    digest = _digest(api.seed, params)
     now = api.clock.now()
-    input_tokens = tokens.estimate_request(params)
     cached = api.prompt_cache.account(profile, params, now)
     uncached = input_tokens - cached.read - cached.written
     limit_headers = api.limits.admit(profile, uncached + cached.written, params["max_tokens"], now)
-    message, timeline = answer(api, profile, params, rng, input_tokens, cached)
-    api.limits.settle(profile, params["max_tokens"], message["usage"]["output_tokens"], now)
-    message["id"] = make_id("msg", api.seed, _digest(api.seed, params), api.occurrence(params))
-    headers_out = {"request-id": request_id, "content-type": "application/json", **limit_headers}
+    limit = min(params["max_tokens"], profile.context_window - input_tokens)
+    message_id = make_id("msg", api.seed, digest, api.occurrence(digest))
+    reply = answer(api.corpus, profile, params, think, api.seed, limit, message_id)
+    if limit < params["max_tokens"] and reply.stop_reason == "max_tokens":
+        reply = dataclasses.replace(reply, stop_reason="model_context_window_exceeded")
+    api.limits.settle(profile, params["max_tokens"], reply.output_tokens, now)
+    message = _message(message_id, profile, reply, cached, uncached)
+    timeline = latency.timeline(profile, input_tokens - cached.read, cached.read, reply.output_tokens, digest)
+    headers_out = {"request-id": request_id, **limit_headers}
+    if params.get("stream") is True:
+        headers_out.update({"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"})
+        return SimResponse(status=200, headers=headers_out, latency=timeline.total,
+                           events=streaming.events(message, timeline))
+    headers_out["content-type"] = "application/json"
     return SimResponse(status=200, body=message, headers=headers_out, latency=timeline.total)
 
 
-def validate(params: Any, version: str) -> None:
-    """The checks the real API makes before generating, with its error type and a similar message."""
-    if version not in VERSIONS:
-        raise invalid(f"anthropic-version: unknown version {version!r}")
-    if not isinstance(params, dict):
-        raise invalid("request body must be a JSON object")
-    for field in ("model", "max_tokens", "messages"):
-        if field not in params:
-            raise invalid(f"{field}: Field required")
-    if version >= "2026-10-21":
-        for field in REMOVED_SAMPLING:
-            if field in params:
-                raise invalid(f"{field}: Extra inputs are not permitted")
-    max_tokens = params["max_tokens"]
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0:
-        raise invalid("max_tokens: Input should be a non-negative integer")
+def _check_size(params: dict, profile: ModelProfile) -> int:
+    """The request's input tokens, after the checks against the model's output and context limits."""
+    if params["max_tokens"] > profile.max_output_tokens:
+        raise invalid(f"max_tokens: {params['max_tokens']} > {profile.max_output_tokens}, which is the "
+                      f"maximum allowed number of output tokens for {profile.id}")
+    input_tokens = counting.request_tokens(params, profile.tokenizer_ratio)
+    if input_tokens >= profile.context_window:
+        raise invalid(f"prompt is too long: {input_tokens} tokens > {profile.context_window} maximum")
+    return input_tokens
+
+
+def answer(corpus: Corpus, profile: ModelProfile, params: dict, think: thinking.Thinking, seed: int,
+           limit: int, message_id: str) -> Reply:
+    """The reply to a validated request, generating at most `limit` output tokens; tool-use ids derive
+    from `message_id`, so they are unique per response."""
+    if params["max_tokens"] == 0:
+        return Reply([], "max_tokens", None, 0, 0)
+    ratio = profile.tokenizer_ratio
+
+    def count(text: str) -> int:
+        return counting.text_tokens(text, ratio)
+
+    subject = _subject(corpus, profile, params, seed)
+    thinking_tokens = thinking.planned_tokens(think, len(subject.concepts), repr(subject.key))
+    blocks: list[Any] = []
+    if thinking_tokens:
+        shown = thinking.summary(corpus, subject.concepts, thinking_tokens, count)
+        blocks.append({"type": "thinking", "thinking": "" if think.display == "omitted" else shown,
+                       "signature": thinking.signature(subject.key, thinking_tokens, shown)})
+    prefill = params["messages"][-1] if params["messages"][-1]["role"] == "assistant" else None
+    made = [] if prefill or not params.get("tools") else tools.calls(
+        params, subject.instruction, corpus.match(subject.instruction), bool(subject.answered))
+    if made:
+        blocks += _tool_blocks(params, made, message_id)
+    else:
+        blocks.append(_text_block(corpus, subject, thinking_tokens, ratio, limit, prefill))
+    return _fit(blocks, thinking_tokens, limit, params.get("stop_sequences") or (), count)
+
+
+def _tool_blocks(params: dict, made: list[tools.Call], message_id: str) -> list[Any]:
+    """The calls, after a short sentence when the model chose to call (`auto`), alone when forced."""
+    calls = [{"type": "tool_use", "id": make_id("toolu", message_id, i), "name": call.name, "input": call.input}
+             for i, call in enumerate(made)]
+    if (params.get("tool_choice") or {}).get("type", "auto") == "auto":
+        return [_Text([tools.preamble(made)], " "), *calls]
+    return calls
+
+
+def _text_block(corpus: Corpus, subject: Subject, thinking_tokens: int, ratio: float, limit: int,
+                prefill: dict | None) -> _Text:
+    """The text answer: any tool results quoted first, then the planned answer, drifting less the
+    deeper the model thought."""
+    named = len(subject.concepts)
+    drift = content.drift_rate(named, thinking.depth(thinking_tokens, named))
+    pieces = [tools.lead_in(subject.answered)] if subject.answered else []
+    pieces += content.draft(corpus, repr(subject.key), subject.kind, subject.concepts, subject.words, drift,
+                            ratio, limit)
+    return _Text(_continue(prefill, pieces), content.joiner(subject.kind))
+
+
+@dataclasses.dataclass(frozen=True)
+class Subject:
+    """What a prompt is about and asks for, read before anything is generated. `key` holds all the
+    answer depends on (and nothing of the wording): it seeds the plan."""
+
+    instruction: str
+    concepts: tuple[Concept, ...]
+    kind: str
+    words: int | None
+    answered: list[tools.Result]
+    key: tuple
+
+
+def _subject(corpus: Corpus, profile: ModelProfile, params: dict, seed: int) -> Subject:
     messages = params["messages"]
-    if not isinstance(messages, list) or not messages:
-        raise invalid("messages: at least one message is required")
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise invalid(f"messages.{i}.role: Input should be 'user' or 'assistant'")
-        body = message.get("content")
-        if body in ("", []) or body is None:
-            raise invalid(f"messages.{i}: all messages must have non-empty content")
-
-
-def answer(api: SimAPI, profile: ModelProfile, params: dict, rng: random.Random, input_tokens: int,
-           cached: CacheUsage) -> tuple[dict[str, Any], latency.Timeline]:
-    """The Message body for a validated request, and its modelled timeline."""
-    if input_tokens + params["max_tokens"] > profile.context_window:
-        raise invalid(f"prompt is too long: {input_tokens} tokens + max_tokens {params['max_tokens']} "
-                      f"> {profile.context_window} maximum")
-    instruction = tokens.content_text(_last_user(params["messages"]))
-    context = "\n".join([tokens.content_text(params.get("system") or ""),
-                         *(tokens.content_text(m["content"]) for m in params["messages"])])
+    instruction = _instruction(messages)
+    context = "\n".join([_text(params.get("system") or ""), *(_text(m["content"]) for m in messages)])
+    concepts = tuple(corpus.match(context))
     kind = content.answer_kind(instruction)
-    target = content.target_length(instruction, kind, rng)
-    count = lambda text: tokens.estimate(text, profile.id)  # noqa: E731
-    text = content.compose(api.corpus, context, instruction, rng, target, count)
-    text, stop_reason, stop_sequence = _stop(text, params, profile.id)
-    output_tokens = max(1, tokens.estimate(text, profile.id))
-    uncached = input_tokens - cached.read
-    timeline = latency.timeline(profile, uncached, cached.read, output_tokens, rng)
+    answered = tools.results(messages)
+    words = content.words_asked(instruction)
+    key = (seed, profile.id, tuple(c.id for c in concepts), kind, words, len(messages),
+           tuple((r.name, r.text, r.is_error) for r in answered))
+    return Subject(instruction, concepts, kind, words, answered, key)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Text:
+    """A text block still in pieces (sentences or lines), so its tokens are the sum of cached per-piece
+    counts and a cut only re-tokenizes the piece it falls in."""
+
+    pieces: list[str]
+    joiner: str
+
+
+def _instruction(messages: list[dict]) -> str:
+    """The user's latest own words (text blocks only: a turn of bare tool results has none)."""
+    for message in reversed(messages):
+        if message["role"] != "user":
+            continue
+        body = message["content"]
+        if isinstance(body, str):
+            return body
+        text = "\n".join(b["text"] for b in body if b.get("type") == "text")
+        if text:
+            return text
+    return ""
+
+
+def _text(body: Any) -> str:
+    return body if isinstance(body, str) else "\n".join(_block_text(b) for b in body)
+
+
+def _block_text(block: dict) -> str:
+    kind = block.get("type")
+    if kind == "text":
+        return block["text"]
+    if kind == "tool_result":
+        inner = block.get("content") or ""
+        return inner if isinstance(inner, str) else _text(inner)
+    return ""
+
+
+def _continue(prefill: dict | None, pieces: list[str]) -> list[str]:
+    """Pieces that continue a final assistant turn (the Message's content continues it directly)."""
+    if prefill is None or not pieces:
+        return pieces
+    before = _text(prefill["content"])
+    return pieces if not before or before.endswith(GLUED) else [" " + pieces[0], *pieces[1:]]
+
+
+def _fit(blocks: list[Any], thinking_tokens: int, limit: int, stops: list[str], count: Count) -> Reply:
+    """Spend the output budget in block order, thinking first; stop sequences end the text."""
+    kept: list[dict] = []
+    used = 0
+    for block in blocks:
+        room = limit - used
+        if isinstance(block, _Text):
+            text, spent, stop, cut = _fit_text(block, room, stops, count)
+            if text:
+                kept.append({"type": "text", "text": text})
+            used += spent
+            if cut or stop is not None:
+                return _reply(kept, "max_tokens" if cut else "stop_sequence", stop, used, thinking_tokens)
+        elif block["type"] == "thinking":
+            spent = min(thinking_tokens, room)
+            kept.append(block)
+            used += spent
+            if spent < thinking_tokens:
+                return _reply(kept, "max_tokens", None, used, spent)
+        else:
+            spent = count(f"{block['name']} {json.dumps(block['input'], sort_keys=True)}")
+            if spent > room:
+                return _reply(kept, "max_tokens", None, used, thinking_tokens)
+            kept.append(block)
+            used += spent
+    reason = "tool_use" if any(b["type"] == "tool_use" for b in kept) else "end_turn"
+    return _reply(kept, reason, None, used, thinking_tokens)
+
+
+def _fit_text(text: _Text, room: int, stops: list[str], count: Count) -> tuple[str, int, str | None, bool]:
+    """(the text kept, its tokens, the stop sequence met, whether `room` cut it)."""
+    whole = text.joiner.join(text.pieces)
+    hits = [(whole.find(s), s) for s in stops if s and s in whole]
+    if hits:
+        at, stop = min(hits)
+        kept = _truncate(whole[:at], room, count)
+        return kept, count(kept), None if kept != whole[:at] else stop, kept != whole[:at]
+    join_cost = content.join_cost(text.joiner, count)
+    out: list[str] = []
+    used = 0
+    for piece in text.pieces:
+        cost = count(piece) + (join_cost if out else 0)
+        if used + cost > room:
+            partial = _truncate(piece, room - used - (join_cost if out else 0), count)
+            if partial:
+                out.append(partial)
+                used += count(partial) + (join_cost if len(out) > 1 else 0)
+            return text.joiner.join(out), used, None, True
+        out.append(piece)
+        used += cost
+    return whole, used, None, False
+
+
+def _reply(blocks: list[dict], reason: str, stop: str | None, used: int, thinking_tokens: int) -> Reply:
+    # "output_tokens will be non-zero, even for an empty string response" (SDK Usage docstring).
+    return Reply(blocks, reason, stop, max(1, used), min(thinking_tokens, used))
+
+
+def _truncate(text: str, limit: int, count: Count) -> str:
+    """The longest word-boundary prefix of `text` whose token count fits in `limit`: a first guess in
+    proportion to length, then a word at a time (a few tokenizer calls, not a search over every word)."""
+    if limit <= 0:
+        return ""
+    total = count(text)
+    if total <= limit:
+        return text
+    cut = _space_before(text, len(text) * limit // total + 1)
+    while cut and count(text[:cut]) > limit:
+        cut = _space_before(text, cut)
+    while (following := _space_after(text, cut)) is not None and count(text[:following]) <= limit:
+        cut = following
+    return text[:cut]
+
+
+def _space_before(text: str, position: int) -> int:
+    return max(text.rfind(" ", 0, position), text.rfind("\n", 0, position), 0)
+
+
+def _space_after(text: str, position: int) -> int | None:
+    found = [i for i in (text.find(" ", position + 1), text.find("\n", position + 1)) if i != -1]
+    return min(found) if found else None
+
+
+def _message(message_id: str, profile: ModelProfile, reply: Reply, cached: CacheUsage,
+             uncached: int) -> dict[str, Any]:
     usage = {
-        "input_tokens": uncached - cached.written,
-        "output_tokens": output_tokens,
+        "input_tokens": uncached,
+        "output_tokens": reply.output_tokens,
         "cache_creation_input_tokens": cached.written,
         "cache_read_input_tokens": cached.read,
         "cache_creation": {"ephemeral_5m_input_tokens": cached.write_5m,
                            "ephemeral_1h_input_tokens": cached.write_1h},
+        "output_tokens_details": {"thinking_tokens": reply.thinking_tokens},
+        "server_tool_use": None,
         "service_tier": "standard",
+        "speed": "standard",
     }
-    body = {
-        "type": "message",
-        "role": "assistant",
-        "model": profile.id,
-        "content": [{"type": "text", "text": text}] if text else [],
-        "stop_reason": stop_reason,
-        "stop_sequence": stop_sequence,
-        "usage": usage,
-    }
-    return body, timeline
+    return {"id": message_id, "type": "message", "role": "assistant", "model": profile.id,
+            "content": reply.content, "stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence,
+            "stop_details": None, "container": None, "usage": usage}
 
 
-def _stop(text: str, params: dict, model: str) -> tuple[str, str, str | None]:
-    """Cut the text at the first stop sequence or at `max_tokens`, whichever comes first."""
-    hits = [(text.find(s), s) for s in params.get("stop_sequences") or () if s and s in text]
-    if hits:
-        cut, sequence = min(hits)
-        text = text[:cut]
-        if tokens.estimate(text, model) <= params["max_tokens"]:
-            return text, "stop_sequence", sequence
-    limit = params["max_tokens"]
-    if tokens.estimate(text, model) > limit:
-        return _truncate(text, limit, model), "max_tokens", None
-    return text, "end_turn", None
-
-
-def _truncate(text: str, limit: int, model: str) -> str:
-    """The longest prefix of `text` (in whole BPE tokens) whose estimate fits in `limit` tokens."""
-    encoding = tokens._encoding()
-    ids = encoding.encode(text, disallowed_special=())
-    low, high = 0, len(ids)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if tokens.estimate(encoding.decode(ids[:mid]), model) <= limit:
-            low = mid
-        else:
-            high = mid - 1
-    return encoding.decode(ids[:low])
-
-
-def _last_user(messages: list[dict]) -> Any:
-    for message in reversed(messages):
-        if message["role"] == "user":
-            return message["content"]
-    return ""
-
-
-def _digest(seed: int, params: Any) -> str:
-    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+def _digest(seed: int, params: dict) -> str:
+    """Identifies a request: streamed or not, the same request gets the same answer and timeline."""
+    body = {k: v for k, v in params.items() if k != "stream"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.blake2b(f"{seed}\x00{canonical}".encode(), digest_size=16).hexdigest()

@@ -1,0 +1,152 @@
+"""The simulator as a real HTTP server on a loopback address (`labkit serve`).
+
+Any HTTP client — the `anthropic` SDK given `base_url`, an agent framework, curl — can talk to the
+same `SimAPI` that the in-process transports use, with the same routes, errors and headers. Each
+response is held back for `time_scale` x its modelled latency; a stream is sent as server-sent events
+in HTTP/1.1 chunks, each flushed at its modelled time, as the real API paces them. Only loopback
+addresses are served: the simulator is a teaching tool, not a service for a network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ..errors import ConfigError
+from .api import SimAPI
+from .wire import SimRequest, SimResponse
+
+# Set by the server itself, never copied from a SimResponse.
+HOP_BY_HOP = ("content-length", "transfer-encoding", "connection", "keep-alive")
+SHUTDOWN_POLL_S = 0.05  # how often a background server checks whether to stop
+
+
+class SimHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server answering every request from one `SimAPI`."""
+
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops the connections of a 20-way `asyncio.gather`, and the
+    # client only retries a dropped connection a second later.
+    request_queue_size = 256
+
+    def __init__(self, api: SimAPI, host: str, port: int, verbose: bool = False) -> None:
+        check_loopback(host)
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.api = api
+        self.verbose = verbose
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive for ordinary responses, chunked for streams
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and the
+    # client's delayed ACK would add ~40 ms to every keep-alive response.
+    disable_nagle_algorithm = True
+    server: SimHTTPServer
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._answer()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        url = urllib.parse.urlsplit(self.path)
+        request = SimRequest(
+            method=self.command,
+            path=url.path,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=self.rfile.read(length) if length else b"",
+            query=dict(urllib.parse.parse_qsl(url.query)),
+        )
+        response = self.server.api.handle(request)
+        try:
+            if response.events is None:
+                self._send(response)
+            else:
+                self._stream(response)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (e.g. its timeout): nothing to answer
+
+    def _send(self, response: SimResponse) -> None:
+        body = response.content()
+        self._pause(response.latency)
+        self._start(response)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _stream(self, response: SimResponse) -> None:
+        """Server-sent events, each in its own chunk, flushed at its modelled time."""
+        self._start(response, {"content-type": "text/event-stream", "cache-control": "no-cache"})
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        began = time.monotonic()
+        for event in response.stream():
+            wait = event.at * self._scale - (time.monotonic() - began)
+            if wait > 0:
+                time.sleep(wait)
+            data = event.encode()
+            self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _start(self, response: SimResponse, defaults: dict[str, str] | None = None) -> None:
+        self.send_response(response.status)
+        headers = {**(defaults or {}), **{k.lower(): v for k, v in response.headers.items()}}
+        for name, value in headers.items():
+            if name not in HOP_BY_HOP:
+                self.send_header(name, value)
+
+    @property
+    def _scale(self) -> float:
+        return self.server.api.time_scale
+
+    def _pause(self, modelled_seconds: float) -> None:
+        if modelled_seconds > 0 and self._scale > 0:
+            time.sleep(modelled_seconds * self._scale)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's signature)
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+def check_loopback(host: str) -> None:
+    """Refuse any address but loopback: the simulator accepts any key and must not face a network."""
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ConfigError(f"labkit serve only listens on loopback addresses (127.0.0.1, ::1, "
+                          f"localhost), not {host!r}")
+
+
+@contextlib.contextmanager
+def running(api: SimAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[SimHTTPServer]:
+    """Serve `api` from a background thread for the duration of a `with` block (port 0: any free
+    port; read it from `server.url`)."""
+    server = SimHTTPServer(api, host, port)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S},
+                              name="labkit-serve", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -1,0 +1,206 @@
+"""Rate limits in the simulator: token buckets per tier, 429s with scaled retry delays, headers."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from pathlib import Path
+
+import anthropic
+import pytest
+import yaml
+
+from labkit.backend import SIM_API_KEY, SIM_BASE_URL
+from labkit.errors import ConfigError
+from labkit.sim import AsyncSimTransport, SimAPI, SimTransport
+from labkit.sim.limits import model_class
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+HAIKU = "claude-haiku-5-5"
+HELLO = {"model": HAIKU, "max_tokens": 100, "messages": [{"role": "user", "content": "Say hello briefly."}]}
+LONG = "Rate limits are token buckets that refill continuously at the per-minute rate. " * 100
+BIG = LONG * 11  # about 20k tokens: two of them exceed tier 1's 30k input tokens per minute
+HUGE = LONG * 22  # about 40k tokens: more than a whole minute of tier 1 input
+
+
+def make(tier: str | None = None, time_scale: float = 0.0, max_retries: int = 0) -> tuple[SimAPI, anthropic.Anthropic]:
+    api = SimAPI(seed=0, data_dir=DATA, time_scale=time_scale, tier=tier)
+    client = anthropic.Anthropic(api_key=SIM_API_KEY, base_url=SIM_BASE_URL, max_retries=max_retries,
+                                 http_client=anthropic.DefaultHttpxClient(transport=SimTransport(api)))
+    return api, client
+
+
+def rfc3339(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_default_tier_is_generous_and_headers_come_on_every_success() -> None:
+    api, client = make()
+    assert api.limits.tier.name == "tier4"
+    raw = client.messages.with_raw_response.create(**HELLO)
+    headers = raw.headers
+    assert headers["anthropic-ratelimit-requests-limit"] == "4000"
+    assert headers["anthropic-ratelimit-requests-remaining"] == "3999"
+    assert headers["anthropic-ratelimit-input-tokens-limit"] == "2000000"
+    assert headers["anthropic-ratelimit-output-tokens-limit"] == "400000"
+    for family in ("requests", "input-tokens", "output-tokens", "tokens"):
+        for field in ("limit", "remaining", "reset"):
+            assert f"anthropic-ratelimit-{family}-{field}" in headers
+    reset = rfc3339(headers["anthropic-ratelimit-requests-reset"])
+    assert reset.tzinfo is not None and reset.timestamp() > api.clock.now()
+
+
+def test_tokens_headers_repeat_the_most_restrictive_token_limit() -> None:
+    _, client = make("tier1")
+    headers = client.messages.with_raw_response.create(**{**HELLO, "max_tokens": 4000}).headers
+    # 4,000 of 8,000 output tokens reserved is tighter than a few of 30,000 input tokens.
+    assert headers["anthropic-ratelimit-tokens-limit"] == "8000"
+    assert headers["anthropic-ratelimit-tokens-remaining"] == headers["anthropic-ratelimit-output-tokens-remaining"]
+
+
+def test_tier1_refuses_the_51st_request_in_a_minute() -> None:
+    _, client = make("tier1")
+    for _ in range(50):
+        client.messages.create(**HELLO)
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        client.messages.create(**HELLO)
+    error = caught.value
+    assert error.type == "rate_limit_error" and "50 requests per minute" in error.message
+    headers = error.response.headers
+    assert headers["anthropic-ratelimit-requests-remaining"] == "0"
+    assert float(headers["x-labkit-retry-after-api-seconds"]) == pytest.approx(60 / 50, abs=1e-3)
+    assert float(headers["retry-after"]) == pytest.approx(0.001)  # time scale 0: the 1 ms floor
+    assert float(headers["retry-after-ms"]) == pytest.approx(1.0)
+    assert error.request_id and error.request_id.startswith("req_")
+
+
+def test_buckets_refill_continuously_on_the_simulated_clock() -> None:
+    api, client = make("tier1")
+    for _ in range(50):
+        client.messages.create(**HELLO)
+    api.clock.advance(1.0)  # 0.83 of a request refilled: not enough
+    with pytest.raises(anthropic.RateLimitError):
+        client.messages.create(**HELLO)
+    api.clock.advance(0.3)
+    client.messages.create(**HELLO)
+
+
+def test_retry_after_is_scaled_to_wall_time() -> None:
+    api, client = make("tier1", time_scale=0.01)
+    big = {**HELLO, "system": BIG}  # ~20k input tokens of the 30k ITPM
+    client.messages.create(**big)
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        client.messages.create(**big)
+    headers = caught.value.response.headers
+    api_seconds = float(headers["x-labkit-retry-after-api-seconds"])
+    assert api_seconds > 1  # thousands of tokens short at 500 tokens/s (less what refilled meanwhile)
+    assert float(headers["retry-after-ms"]) == pytest.approx(api_seconds * 0.01 * 1000, rel=0.01)
+    assert "input tokens per minute" in caught.value.message
+
+
+def test_sdk_retries_after_the_scaled_delay_and_succeeds() -> None:
+    _, client = make("tier1", time_scale=0.01, max_retries=2)
+    big = {**HELLO, "system": BIG}
+    client.messages.create(**big)
+    raw = client.messages.with_raw_response.create(**big)  # 429 first, then the SDK waits ~0.1 s
+    assert raw.retries_taken >= 1
+    assert raw.parse().usage.input_tokens > 10_000
+
+
+def test_cache_reads_do_not_count_toward_input_tokens_per_minute() -> None:
+    api, client = make("tier1")
+    params = {**HELLO, "system": [{"type": "text", "text": BIG, "cache_control": {"type": "ephemeral"}}]}
+    first = client.messages.with_raw_response.create(**params)
+    written = first.parse().usage.cache_creation_input_tokens
+    assert written > 15_000
+    api.clock.advance(60)  # the bucket is full again; the 5-minute entry still lives
+    for _ in range(3):  # 3 x ~20k tokens would exceed 30k ITPM, were reads counted
+        raw = client.messages.with_raw_response.create(**params)
+        usage = raw.parse().usage
+        assert usage.cache_read_input_tokens == written
+    remaining = int(raw.headers["anthropic-ratelimit-input-tokens-remaining"])
+    assert remaining >= 30_000 - 3 * usage.input_tokens - 1
+
+
+def test_output_tokens_are_reserved_at_admission_and_settled_after() -> None:
+    api, _ = make("tier1")
+    profile = api.catalog.get(HAIKU)
+    now = api.clock.now()
+    api.limits.admit(profile, 10, 8000, now)  # reserves the whole 8,000 OTPM
+    with pytest.raises(Exception) as caught:
+        api.limits.admit(profile, 10, 100, now)
+    assert getattr(caught.value, "status", None) == 429
+    api.limits.settle(profile, 8000, 500, now)  # 7,500 unused tokens come back
+    headers = api.limits.admit(profile, 10, 7000, now)
+    assert headers["anthropic-ratelimit-output-tokens-remaining"] == "500"
+
+
+def test_a_request_larger_than_a_minute_of_input_is_never_retried() -> None:
+    api, client = make("tier1", max_retries=2)
+    calls = []
+    handle = api.handle
+    api.handle = lambda request: calls.append(request.path) or handle(request)  # type: ignore[method-assign]
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        client.messages.create(**{**HELLO, "system": HUGE})  # ~40k tokens > 30k ITPM
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    assert len(calls) == 1
+
+
+def test_model_classes_have_their_own_buckets() -> None:
+    _, client = make("tier1")
+    for _ in range(50):
+        client.messages.create(**HELLO)
+    client.messages.create(**{**HELLO, "model": "claude-sonnet-5-5"})
+    assert model_class("claude-sonnet-5-5") == "sonnet" and model_class("claude-haiku-4-5") == "haiku"
+
+
+def test_set_tier_switches_and_refills() -> None:
+    api, client = make()
+    api.limits.set_tier("tier1")
+    for _ in range(50):
+        client.messages.create(**HELLO)
+    with pytest.raises(anthropic.RateLimitError):
+        client.messages.create(**HELLO)
+    api.limits.set_tier("scale")
+    headers = client.messages.with_raw_response.create(**HELLO).headers
+    assert headers["anthropic-ratelimit-input-tokens-limit"] == "4000000"
+    with pytest.raises(ConfigError, match="unknown rate-limit tier"):
+        api.limits.set_tier("tier9")
+
+
+def test_reset_refills_every_bucket() -> None:
+    api, client = make("tier1")
+    for _ in range(50):
+        client.messages.create(**HELLO)
+    api.limits.reset()
+    client.messages.create(**HELLO)
+
+
+def test_tiers_are_read_from_the_data_file() -> None:
+    api, _ = make()
+    assert api.catalog.tier("tier1").requests_per_minute == 50
+    assert api.catalog.tier("tier4").batch_queue_requests == 500_000
+    assert api.catalog.tier("start").batch_queue_requests is None  # not published
+
+
+def test_async_clients_meet_the_same_limits() -> None:
+    api = SimAPI(seed=0, data_dir=DATA, tier="tier1")
+
+    async def burst() -> list[object]:
+        client = anthropic.AsyncAnthropic(
+            api_key=SIM_API_KEY, base_url=SIM_BASE_URL, max_retries=0,
+            http_client=anthropic.DefaultAsyncHttpxClient(transport=AsyncSimTransport(api)))
+        return await asyncio.gather(*(client.messages.create(**HELLO) for _ in range(55)),
+                                    return_exceptions=True)
+
+    outcomes = asyncio.run(burst())
+    refused = [o for o in outcomes if isinstance(o, anthropic.RateLimitError)]
+    assert len(refused) == 5 and len(outcomes) - len(refused) == 50
+
+
+def test_every_added_figure_names_a_known_source() -> None:
+    raw = yaml.safe_load((DATA / "models.yaml").read_text(encoding="utf-8"))
+    named = [tier["source"] for tier in raw["rate_limits"]["tiers"].values()]
+    named += [tier["batch_source"] for tier in raw["rate_limits"]["tiers"].values() if tier["batch_queue_requests"]]
+    named += [entry["source"] for entry in [*raw["batches"].values(), *raw["faults"].values()]]
+    assert set(named) <= set(raw["sources"])

@@ -67,3 +67,11 @@ def test_live_mode_builds_a_real_client_with_the_key(monkeypatch, no_network):
     client = labkit.client(max_retries=0)
     assert isinstance(client, anthropic.Anthropic)
     assert "sim.labkit" not in str(client.base_url)
+
+
+def test_a_client_timeout_is_read_in_api_equivalent_seconds():
+    slow = {**REQUEST, "max_tokens": 400, "messages": [{"role": "user", "content": "Research chaos theory in 300 words."}]}
+    client = labkit.client(max_retries=0)
+    assert client.messages.create(**slow).usage.output_tokens > 300
+    with pytest.raises(anthropic.APITimeoutError):
+        client.with_options(timeout=1.0).messages.create(**slow)

@@ -34,7 +34,8 @@ def client():
 def raw(method="POST", path="/v1/messages", body=None, headers=None, content=None):
     """An httpx2 response from the simulator, for requests the SDK would never send."""
     base = {"anthropic-version": "2026-10-21", "x-api-key": "sk-test", "content-type": "application/json"}
-    with httpx2.Client(transport=SimTransport(backend.simulator()), base_url=backend.SIM_BASE_URL) as http:
+    with httpx2.Client(transport=SimTransport(backend.simulator()), base_url=backend.SIM_BASE_URL,
+                       timeout=None) as http:  # timeouts are API-equivalent: no 5-second default
         return http.request(method, path, headers={**base, **(headers or {})},
                             content=content if content is not None else json.dumps(body or {}).encode())
 
@@ -187,7 +188,8 @@ def test_a_simulator_that_does_not_require_keys_answers_anyway(monkeypatch):
 def test_the_version_header_is_required_and_checked(version, status):
     headers = {"anthropic-version": version} if version else {}
     base = {"x-api-key": "k", "content-type": "application/json"}
-    with httpx2.Client(transport=SimTransport(backend.simulator()), base_url=backend.SIM_BASE_URL) as http:
+    with httpx2.Client(transport=SimTransport(backend.simulator()), base_url=backend.SIM_BASE_URL,
+                       timeout=None) as http:  # timeouts are API-equivalent: no 5-second default
         response = http.post("/v1/messages", headers={**base, **headers},
                              content=json.dumps({"model": MODEL, "max_tokens": 5, "messages": ASK}))
     assert response.status_code == status

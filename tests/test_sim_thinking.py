@@ -87,7 +87,7 @@ def test_deprecated_manual_budget_is_still_accepted(client):
     ("claude-haiku-5-5", {"type": "enabled", "budget_tokens": 2048}, '"thinking.type.enabled" is not supported'),
     ("claude-opus-5-5", {"type": "disabled"}, '"thinking.type.disabled" is not supported'),
     ("claude-haiku-4-5", ADAPTIVE, '"thinking.type.adaptive" is not supported'),
-    ("claude-sonnet-5-5", {"type": "between_tools"}, '"thinking.type.between_tools" is not supported'),
+    ("claude-haiku-5-5", {"type": "between_tools"}, '"thinking.type.between_tools" is not supported'),
 ])
 def test_modes_a_model_lacks_are_400(client, model, config, start):
     with pytest.raises(anthropic.BadRequestError) as caught:
@@ -177,3 +177,14 @@ def test_thinking_trades_time_for_quality(client):
     low = mean_quality(client, thinking=ADAPTIVE, output_config={"effort": "low"})
     high = mean_quality(client, thinking=ADAPTIVE, output_config={"effort": "high"})
     assert none < 0.85 <= low <= high and high >= 0.95
+
+
+def test_between_tools_is_accepted_where_the_model_lists_it_and_thinks_nothing_up_front():
+    client = backend.client()
+    ask = [{"role": "user", "content": "Research decoherence and the measurement problem."}]
+    answer = client.messages.create(model="claude-sonnet-5-5", max_tokens=300, messages=ask,
+                                    thinking={"type": "between_tools"})
+    assert [block.type for block in answer.content] == ["text"]
+    with pytest.raises(anthropic.BadRequestError, match="between_tools"):
+        client.messages.create(model="claude-haiku-5-5", max_tokens=300, messages=ask,
+                               thinking={"type": "between_tools"})

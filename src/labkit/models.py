@@ -37,6 +37,7 @@ class Prices:
 class ModelProfile:
     id: str
     display_name: str
+    released: str  # as the model page gives it: `2026-10-07`, `2026-09` or `2026`
     context_window: int
     max_output_tokens: int
     prices: Prices
@@ -164,6 +165,7 @@ def _profile(model_id: str, spec: dict, defaults: dict) -> ModelProfile:
     return ModelProfile(
         id=model_id,
         display_name=spec["display_name"],
+        released=str(spec.get("released", "")),
         context_window=int(spec["context_window"]),
         max_output_tokens=int(spec["max_output_tokens"]),
         prices=Prices(float(spec["prices"]["input"]), float(spec["prices"]["output"])),

@@ -41,7 +41,8 @@ def _encoding() -> tiktoken.Encoding:
 
 
 @functools.lru_cache(maxsize=65536)
-def _bpe_count(text: str) -> int:
+def bpe_count(text: str) -> int:
+    """Raw cl100k BPE tokens of `text`, before the model's tokenizer ratio (cached: texts repeat)."""
     return len(_encoding().encode(text, disallowed_special=()))
 
 
@@ -49,7 +50,7 @@ def estimate(text: str, model: str | None = None) -> int:
     """Estimated tokens of `text` for `model` (the configured model by default)."""
     if not text:
         return 0
-    return round(_bpe_count(text) * models.profile(model).tokenizer_ratio)
+    return round(bpe_count(text) * models.profile(model).tokenizer_ratio)
 
 
 def block_text(block: Any) -> str:

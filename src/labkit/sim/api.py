@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import models
+from .. import models, tokens
 from ..errors import ConfigError
 from . import batches, content, endpoints, messages, validation
 from .batches import BatchStore
@@ -50,6 +50,7 @@ class SimAPI:
         self.clock = Clock(time_scale)
         self.catalog = models.catalog(data_dir / "models.yaml")
         self.corpus = content.load_corpus(data_dir / "corpus" / "topics.yaml")
+        tokens.bpe_count("load the tokenizer now, not inside the first (timed) request")
         self.prompt_cache = PromptCache(min_cacheable_tokens)
         self.limits = RateLimiter(self.catalog, self.clock, tier)
         self.faults = Faults(seed, self.catalog.timeout_after_s, self.clock)

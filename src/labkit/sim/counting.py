@@ -23,7 +23,7 @@ def text_tokens(text: str, ratio: float) -> int:
     answers are made of corpus sentences, counted over and over)."""
     if not text:
         return 0
-    return round(tokens._bpe_count(text) * ratio)
+    return round(tokens.bpe_count(text) * ratio)
 
 
 def request_tokens(params: Mapping[str, Any], ratio: float) -> int:

@@ -11,12 +11,8 @@
 from __future__ import annotations
 
 import datetime
-import functools
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from ..models import ModelProfile
 from . import counting, thinking, tools, validation
@@ -85,23 +81,14 @@ def _position(ids: list[str], model_id: str, field: str) -> int:
 
 
 def _newest_first(api: SimAPI) -> list[ModelProfile]:
-    released = _released(api.data_dir)
-    profiles = list(api.catalog.models.values())
-    return sorted(profiles, key=lambda p: released.get(p.id, ""), reverse=True)
+    return sorted(api.catalog.models.values(), key=lambda p: p.released, reverse=True)
 
 
 def _info(api: SimAPI, profile: ModelProfile) -> dict[str, Any]:
     return {"type": "model", "id": profile.id, "display_name": profile.display_name,
-            "created_at": _rfc3339(_released(api.data_dir).get(profile.id, "")),
+            "created_at": _rfc3339(profile.released),
             "lifecycle": "active", "max_input_tokens": profile.context_window,
             "max_tokens": profile.max_output_tokens}
-
-
-@functools.cache
-def _released(data_dir: Path) -> dict[str, str]:
-    """Each model's `released` date from `data/models.yaml` (not part of ModelProfile)."""
-    raw = yaml.safe_load((data_dir / "models.yaml").read_text(encoding="utf-8"))
-    return {mid: str(spec.get("released", "")) for mid, spec in raw["models"].items()}
 
 
 def _rfc3339(released: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import threading
 from collections.abc import Iterator
@@ -151,6 +152,12 @@ def model_class(model_id: str) -> str:
     return parts[1] if len(parts) > 1 and parts[0] == "claude" else model_id
 
 
+@functools.lru_cache(maxsize=1024)
+def _reset_stamp(second: int) -> str:
+    """A reset instant, rounded up to whole seconds (formatting dates per request was a hot spot)."""
+    return rfc3339(second)
+
+
 def _headers(buckets: dict[str, _Bucket], now: float) -> dict[str, str]:
     """`anthropic-ratelimit-{requests,input-tokens,output-tokens,tokens}-{limit,remaining,reset}`;
     `tokens-*` repeat whichever token limit is the most restrictive (least left, proportionally)."""
@@ -159,7 +166,7 @@ def _headers(buckets: dict[str, _Bucket], now: float) -> dict[str, str]:
         bucket = buckets[name]
         out[f"anthropic-ratelimit-{name}-limit"] = str(int(bucket.capacity))
         out[f"anthropic-ratelimit-{name}-remaining"] = str(max(0, math.floor(bucket.level)))
-        out[f"anthropic-ratelimit-{name}-reset"] = rfc3339(bucket.full_at(now))
+        out[f"anthropic-ratelimit-{name}-reset"] = _reset_stamp(math.ceil(bucket.full_at(now)))
     tightest = min(("input-tokens", "output-tokens"), key=lambda n: buckets[n].level / buckets[n].capacity)
     for field in ("limit", "remaining", "reset"):
         out[f"anthropic-ratelimit-tokens-{field}"] = out[f"anthropic-ratelimit-{tightest}-{field}"]

@@ -79,7 +79,9 @@ def resolve(params: dict[str, Any], profile: ModelProfile, *, counting: bool = F
     display = config.get("display") or "summarized"
     if display not in DISPLAYS:
         raise invalid(f"thinking.{mode}.display: Input should be 'summarized' or 'omitted'")
-    if mode == "disabled":
+    if mode in ("disabled", "between_tools"):
+        # between_tools only turns off up-front thinking (Sonnet 5.5 page); the simulator does not
+        # model thinking between tool calls, so the answer is the same as with thinking disabled.
         return OFF
     if mode == "adaptive":
         thinking = Thinking("adaptive", effort or profile.default_effort or API_DEFAULT_EFFORT,

@@ -1,8 +1,13 @@
 """httpx2 transports that plug the simulator into the real `anthropic` SDK.
 
 The SDK builds and sends real HTTP requests; these transports answer them in-process instead of
-opening a socket. Each response is held back for the simulator's `time_scale` x its modelled latency, so a lesson
-feels (and measures) real-world timing at a fraction of the wall time.
+opening a socket. Each response is released `time_scale` x its modelled latency after the request
+arrived, counting the simulator's own compute time as part of that wait, so a lesson feels (and
+measures) real-world timing at a fraction of the wall time.
+
+Client timeouts are read in API-equivalent seconds, like every other time here: a request whose
+modelled latency exceeds the client's read timeout waits `time_scale` x the timeout and then raises
+`httpx2.ReadTimeout`, which the SDK turns into `APITimeoutError` (and retries, as it would live).
 """
 
 from __future__ import annotations
@@ -27,19 +32,48 @@ def _to_sim(request: httpx2.Request, body: bytes) -> SimRequest:
     )
 
 
+def _read_timeout(request: httpx2.Request) -> float | None:
+    """The client's read timeout for this request, in seconds (None: wait for ever)."""
+    timeout = request.extensions.get("timeout") or {}
+    return timeout.get("read")
+
+
+def _plan(answer: SimResponse, request: httpx2.Request, time_scale: float, started: float
+          ) -> tuple[float, bool]:
+    """How long to wait still (wall seconds) and whether the wait ends in a read timeout.
+
+    A stream is answered at once: its events carry their own release times.
+    """
+    if answer.events is not None:
+        return 0.0, False
+    limit = _read_timeout(request)
+    timed_out = limit is not None and answer.latency > limit
+    modelled = limit if timed_out else answer.latency
+    return max(0.0, modelled * time_scale - (time.monotonic() - started)), timed_out
+
+
+def _response(answer: SimResponse, time_scale: float, sync: bool) -> httpx2.Response:
+    if answer.events is not None:
+        stream = _SyncEvents(answer.events, time_scale) if sync else _AsyncEvents(answer.events, time_scale)
+        return httpx2.Response(answer.status, headers=answer.headers, stream=stream)
+    return httpx2.Response(answer.status, headers=answer.headers, content=answer.content())
+
+
 class SimTransport(httpx2.BaseTransport):
     def __init__(self, api: SimAPI) -> None:
         self.api = api
         self.time_scale = api.time_scale
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        started = time.monotonic()
         answer = self.api.handle(_to_sim(request, request.read()))
-        if answer.events is not None:
-            return httpx2.Response(answer.status, headers=answer.headers,
-                                   stream=_SyncEvents(answer.events, self.time_scale))
-        if answer.latency and self.time_scale:
-            time.sleep(answer.latency * self.time_scale)
-        return httpx2.Response(answer.status, headers=answer.headers, content=answer.content())
+        wait, timed_out = _plan(answer, request, self.time_scale, started)
+        if wait:
+            time.sleep(wait)
+        if timed_out:
+            raise httpx2.ReadTimeout("the simulated API did not answer within the read timeout",
+                                     request=request)
+        return _response(answer, self.time_scale, sync=True)
 
 
 class AsyncSimTransport(httpx2.AsyncBaseTransport):
@@ -48,13 +82,15 @@ class AsyncSimTransport(httpx2.AsyncBaseTransport):
         self.time_scale = api.time_scale
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        answer: SimResponse = self.api.handle(_to_sim(request, await request.aread()))
-        if answer.events is not None:
-            return httpx2.Response(answer.status, headers=answer.headers,
-                                   stream=_AsyncEvents(answer.events, self.time_scale))
-        if answer.latency and self.time_scale:
-            await asyncio.sleep(answer.latency * self.time_scale)
-        return httpx2.Response(answer.status, headers=answer.headers, content=answer.content())
+        started = time.monotonic()
+        answer = self.api.handle(_to_sim(request, await request.aread()))
+        wait, timed_out = _plan(answer, request, self.time_scale, started)
+        if wait:
+            await asyncio.sleep(wait)
+        if timed_out:
+            raise httpx2.ReadTimeout("the simulated API did not answer within the read timeout",
+                                     request=request)
+        return _response(answer, self.time_scale, sync=False)
 
 
 class _SyncEvents(httpx2.SyncByteStream):

@@ -104,16 +104,18 @@ def test_results_are_deterministic_and_in_finishing_order(client: anthropic.Anth
 def test_an_invalid_request_is_an_errored_result_not_a_failed_batch(api: SimAPI, client: anthropic.Anthropic) -> None:
     bad = [{"custom_id": "no-max-tokens", "params": {"model": HAIKU, "messages": [{"role": "user", "content": "Hi"}]}},
            {"custom_id": "unknown-model", "params": {**params(0), "model": "claude-nonexistent"}},
-           {"custom_id": "streamed", "params": {**params(1), "stream": True}}]
+           {"custom_id": "streamed", "params": {**params(1), "stream": True}},
+           {"custom_id": "pre-warm", "params": {**params(2), "max_tokens": 0}}]
     batch = client.messages.batches.create(requests=requests(2) + bad)
     finish(api)
     counts = client.messages.batches.retrieve(batch.id).request_counts
-    assert (counts.succeeded, counts.errored) == (2, 3)
+    assert (counts.succeeded, counts.errored) == (2, 4)
     errors = {r.custom_id: r.result.error for r in client.messages.batches.results(batch.id)
               if r.result.type == "errored"}
     assert errors["no-max-tokens"].type == "error" and errors["no-max-tokens"].error.type == "invalid_request_error"
     assert errors["unknown-model"].error.type == "not_found_error"
     assert errors["streamed"].error.type == "invalid_request_error"
+    assert errors["pre-warm"].error.type == "invalid_request_error"
     assert all(e.request_id and e.request_id.startswith("req_") for e in errors.values())
 
 

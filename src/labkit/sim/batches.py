@@ -217,6 +217,8 @@ def _run(api: SimAPI, batch: Batch, index: int, start: float) -> tuple[dict[str,
     try:
         if isinstance(item.params, Mapping) and item.params.get("stream"):
             raise invalid("stream: batch requests cannot be streamed")
+        if isinstance(item.params, Mapping) and item.params.get("max_tokens") == 0:
+            raise invalid("max_tokens: pre-warming the cache (max_tokens 0) is not available in batches")
         with api.clock.at(start), api.limits.exempt():
             response = messages.create(api, item.params, batch.headers, request_id)
     except APIError as error:

@@ -47,3 +47,21 @@ def test_offline_count_is_labelled_an_estimate():
 def test_unknown_model_is_a_clear_error(model):
     with pytest.raises(ValueError, match="unknown model 'claude-nope'"):
         tokens.estimate("x", model)
+
+
+def test_live_counts_are_exact_from_the_count_tokens_endpoint(monkeypatch):
+    """Live mode asks the API; here the 'API' is the simulator's count_tokens endpoint."""
+    from labkit import backend, config
+
+    request = {"model": "claude-haiku-5-5", "max_tokens": 10,
+               "messages": [{"role": "user", "content": "Count me exactly."}]}
+    config.configure(time_scale=0)
+    sim_client = backend.client()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-not-real")
+    config.configure(backend="live")
+    try:
+        count = tokens.count(request, client=sim_client)
+    finally:
+        config.configure()
+    assert count.exact and "exact" in str(count)
+    assert count.value == tokens.estimate_request(request)

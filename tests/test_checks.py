@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -119,7 +120,8 @@ def test_verdict_helpers():
 def test_payload_carries_question_verdict_message_and_answer():
     bundle = evaluate("99.q1", 0.25)._repr_mimebundle_()
     assert bundle["text/plain"] == "✔ 99.q1 passed: well done"
-    assert bundle[CHECK_MIME] == {"question": "99.q1", "passed": True, "message": "well done", "answer": 0.25}
+    assert bundle[CHECK_MIME] == {"question": "99.q1", "passed": True, "message": "well done", "answer": 0.25,
+                                 "context": {}}
 
 
 def test_answers_json_cannot_hold_become_their_repr():
@@ -149,3 +151,16 @@ def test_check_prints_the_line_outside_ipython(capsys):
 def test_missing_lab_module_is_not_an_import_error():
     with pytest.raises(KeyError, match="no question '98.q1'"):
         lookup("98.q1")  # there is no labkit.checks.lab98
+
+
+def test_the_answer_and_its_context_are_exported_as_json_for_the_grader():
+    from anthropic.types import Usage
+
+    usage = Usage(input_tokens=10, output_tokens=20)
+    result = checks.evaluate("00.q1", 0.0, usage=usage, model="claude-haiku-5-5")
+    payload = result._repr_mimebundle_()[checks.CHECK_MIME]
+    assert payload["context"]["usage"]["output_tokens"] == 20
+    assert payload["context"]["model"] == "claude-haiku-5-5"
+    json.dumps(payload)
+    again = checks.evaluate("00.q1", payload["answer"], **payload["context"])
+    assert again.passed == result.passed and again.message == result.message

@@ -7,7 +7,7 @@ None, also inside a tuple, list or dict of answers) and a check that raises or r
 other than a verdict or a bool all fail politely instead of crashing the notebook.
 
 Every result is also a display output of type `CHECK_MIME` carrying the question, the verdict and a
-JSON form of the answer, so the grader can re-evaluate answers in its own process.
+JSON form of the answer and its context, so the grader can re-evaluate answers in its own process.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ class CheckResult:
     passed: bool
     message: str
     answer: Any = None
+    context: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def line(self) -> str:
         if self.passed:
@@ -96,13 +97,15 @@ class CheckResult:
 def evaluate(qid: str, answer: Any, **context: Any) -> CheckResult:
     """Run question `qid`'s check on `answer` without displaying anything."""
     q = lookup(qid)
+    exported = {name: _jsonable(value) for name, value in context.items()}
     if _unanswered(answer):
-        return CheckResult(qid, False, "not answered yet: replace the `...` with your answer", None)
+        return CheckResult(qid, False, "not answered yet: replace the `...` with your answer", None,
+                           exported)
     try:
         verdict = _as_verdict(q.fn(answer, **context))
     except Exception as exc:  # a learner's answer of the wrong shape must not crash the lab
         verdict = hint(f"could not check this answer ({type(exc).__name__}: {exc})")
-    return CheckResult(qid, verdict.passed, verdict.message, _jsonable(answer))
+    return CheckResult(qid, verdict.passed, verdict.message, _jsonable(answer), exported)
 
 
 def check(qid: str, answer: Any, **context: Any) -> None:
@@ -132,7 +135,9 @@ def _as_verdict(result: Any) -> Verdict:
 
 
 def _jsonable(value: Any) -> Any:
-    """The answer as JSON for the grader, or (for objects JSON cannot hold) a shortened repr."""
+    """A value as JSON for the grader (SDK objects as their JSON form), else a shortened repr."""
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
     try:
         json.dumps(value, allow_nan=False)  # NaN would make the saved notebook invalid JSON
         return value

@@ -12,12 +12,7 @@ from labkit.sim import content
 MODEL = "claude-haiku-5-5"
 
 
-@pytest.fixture(autouse=True)
-def offline():
-    labkit.configure(backend="sim", seed=0, time_scale=0)
-    backend.reset_simulator()
-    yield
-    labkit.configure()
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 @pytest.fixture

@@ -18,17 +18,7 @@ MODEL = "claude-haiku-5-5"
 ASK = [{"role": "user", "content": "Write research notes on decoherence and the observer effect."}]
 
 
-@pytest.fixture(autouse=True)
-def offline():
-    labkit.configure(backend="sim", seed=0, time_scale=0)
-    backend.reset_simulator()
-    yield
-    labkit.configure()
-
-
-@pytest.fixture
-def client():
-    return labkit.client(max_retries=0)
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 def raw(method="POST", path="/v1/messages", body=None, headers=None, content=None):

@@ -19,17 +19,7 @@ TOOLS = [{"name": "search_corpus", "description": "Search the research corpus.",
           "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}]
 
 
-@pytest.fixture(autouse=True)
-def offline():
-    labkit.configure(backend="sim", seed=0, time_scale=0)
-    backend.reset_simulator()
-    yield
-    labkit.configure()
-
-
-@pytest.fixture
-def client():
-    return labkit.client(max_retries=0)
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 def fresh_client():

@@ -18,17 +18,7 @@ ASK = [{"role": "user", "content": PROMPT}]
 ADAPTIVE = {"type": "adaptive"}
 
 
-@pytest.fixture(autouse=True)
-def offline():
-    labkit.configure(backend="sim", seed=0, time_scale=0)
-    backend.reset_simulator()
-    yield
-    labkit.configure()
-
-
-@pytest.fixture
-def client():
-    return labkit.client(max_retries=0)
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 def create(client, model="claude-haiku-5-5", max_tokens=8000, messages=ASK, **options) -> Message:

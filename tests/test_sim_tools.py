@@ -20,17 +20,7 @@ WEATHER = {"name": "get_weather", "description": "Current weather for a city.",
 TOOLS = [SEARCH, WEATHER]
 
 
-@pytest.fixture(autouse=True)
-def offline():
-    labkit.configure(backend="sim", seed=0, time_scale=0)
-    backend.reset_simulator()
-    yield
-    labkit.configure()
-
-
-@pytest.fixture
-def client():
-    return labkit.client(max_retries=0)
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 def ask(client, text, **options):

@@ -25,7 +25,8 @@ def test_timer_reports_api_equivalent_seconds(scale_tenth):
     timer = timing.Timer("sleep")
     with timer:
         time.sleep(0.02)
-    assert timer.last == pytest.approx(0.2, rel=0.5)
+    # sleep() waits at least as long as asked: 0.02 wall s is at least 0.2 API s at scale 0.1
+    assert 0.2 <= timer.last < 10
     assert timing.unit() == "API-equivalent s"
 
 

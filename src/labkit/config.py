@@ -48,6 +48,11 @@ class Config:
     def data_dir(self) -> Path:
         return self.root / "data"
 
+    @property
+    def state_dir(self) -> Path:
+        """Where labkit keeps what it writes for itself (logs, caches): `.labkit/`, gitignored."""
+        return self.root / ".labkit"
+
     def describe(self) -> str:
         """A one-line summary that is safe to print: it never includes the key."""
         if self.simulated:

@@ -48,7 +48,7 @@ BLOCKING_EVENTS = frozenset({"UserPromptSubmit"})
 # Where "run /compact" is no advice: Claude Code is compacting already, or the session is over.
 QUIET_EVENTS = frozenset({"PreCompact", "SessionEnd"})
 REQUIRED_FIELDS = ("session_id", "hook_event_name")
-LOG_NAME = Path(".labkit") / "context_log.jsonl"
+LOG_NAME = "context_log.jsonl"
 
 
 class HookError(LabkitError, ValueError):
@@ -80,7 +80,7 @@ class Outcome:
 
 def default_log() -> Path:
     """`.labkit/context_log.jsonl` under the course folder (gitignored)."""
-    return config.current().root / LOG_NAME
+    return config.current().state_dir / LOG_NAME
 
 
 def parse_event(raw: str) -> dict[str, Any]:
@@ -216,7 +216,7 @@ def read_log(log: Path) -> list[dict[str, Any]]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", type=Path, default=None,
-                        help=f"JSON-lines log to append to (default: <course>/{LOG_NAME.as_posix()})")
+                        help=f"JSON-lines log to append to (default: <course>/.labkit/{LOG_NAME})")
     parser.add_argument("--threshold", type=_share, default=DEFAULT_THRESHOLD,
                         help="share of the window that triggers the warning (default: 0.75)")
     parser.add_argument("--window", type=_positive, default=None,

@@ -204,3 +204,17 @@ def test_every_added_figure_names_a_known_source() -> None:
     named += [tier["batch_source"] for tier in raw["rate_limits"]["tiers"].values() if tier["batch_queue_requests"]]
     named += [entry["source"] for entry in [*raw["batches"].values(), *raw["faults"].values()]]
     assert set(named) <= set(raw["sources"])
+
+
+def test_output_reservations_hold_until_the_answer_ends(api, api_client):
+    """OTPM reserves max_tokens at the start and is corrected only when the answer is complete."""
+    api.limits.set_tier("tier1")  # 8,000 output tokens per minute
+    ask = {"model": "claude-haiku-5-5", "max_tokens": 5000,
+           "messages": [{"role": "user", "content": "Research chaos theory in 100 words."}]}
+    first = api_client.messages.create(**ask)
+    assert first.usage.output_tokens < 1000
+    with pytest.raises(anthropic.RateLimitError):  # the first answer is still "in flight"
+        api_client.messages.create(**ask)
+    api.clock.advance(8)  # the first answer has ended: its unused reservation is back (refill alone
+    # over 8 s would give only ~1,070 tokens, not the 2,000 still missing)
+    assert api_client.messages.create(**ask).usage.output_tokens == first.usage.output_tokens

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import heapq
 import math
 import threading
 from collections.abc import Iterator
@@ -65,6 +66,8 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._exempt = threading.local()
         self._buckets: dict[str, dict[str, _Bucket]] = {}
+        # Output tokens to give back when an answer ends: (simulated time, model class, tokens).
+        self._refunds: list[tuple[float, str, float]] = []
         self.tier: RateLimitTier = catalog.tier(tier)
 
     def set_tier(self, name: str | None = None) -> RateLimitTier:
@@ -73,12 +76,14 @@ class RateLimiter:
         with self._lock:
             self.tier = tier
             self._buckets.clear()
+            self._refunds.clear()
         return tier
 
     def reset(self) -> None:
         """Refill every bucket, as after a long pause."""
         with self._lock:
             self._buckets.clear()
+            self._refunds.clear()
 
     @contextlib.contextmanager
     def exempt(self) -> Iterator[None]:
@@ -108,14 +113,14 @@ class RateLimiter:
                 buckets[name].level -= amount
             return _headers(buckets, now)
 
-    def settle(self, profile: ModelProfile, reserved_output: int, actual_output: int, now: float) -> None:
-        """Give back the output tokens reserved at admission but not produced (or charge the excess)."""
+    def settle(self, profile: ModelProfile, reserved_output: int, actual_output: int, at: float) -> None:
+        """When the answer ends (simulated time `at`), give back the output tokens reserved at
+        admission but not produced (or charge the excess): until then the reservation holds."""
         if getattr(self._exempt, "on", False):
             return
+        reserved = min(reserved_output, self.tier.output_tokens_per_minute)
         with self._lock:
-            bucket = self._for(profile, now)["output-tokens"]
-            reserved = min(reserved_output, bucket.capacity)
-            bucket.level = min(bucket.capacity, bucket.level + reserved - actual_output)
+            heapq.heappush(self._refunds, (at, model_class(profile.id), reserved - actual_output))
 
     def _for(self, profile: ModelProfile, now: float) -> dict[str, _Bucket]:
         """The refilled buckets of the profile's model class (created full on first use)."""
@@ -127,6 +132,11 @@ class RateLimiter:
             self._buckets[key] = {name: _Bucket(float(c), float(c), now) for name, c in capacities.items()}
         for bucket in self._buckets[key].values():
             bucket.refill(now)
+        while self._refunds and self._refunds[0][0] <= now:
+            _, family, tokens = heapq.heappop(self._refunds)
+            if family in self._buckets:
+                bucket = self._buckets[family]["output-tokens"]
+                bucket.level = min(bucket.capacity, bucket.level + tokens)
         return self._buckets[key]
 
     def _refusal(self, buckets: dict[str, _Bucket], name: str, wait: float | None, now: float) -> APIError:

@@ -69,9 +69,10 @@ def create(api: SimAPI, params: Any, headers: dict[str, str], request_id: str) -
     reply = answer(api.corpus, profile, params, think, api.seed, limit, message_id)
     if limit < params["max_tokens"] and reply.stop_reason == "max_tokens":
         reply = dataclasses.replace(reply, stop_reason="model_context_window_exceeded")
-    api.limits.settle(profile, params["max_tokens"], reply.output_tokens, now)
     message = _message(message_id, profile, reply, cached, uncached)
     timeline = latency.timeline(profile, input_tokens - cached.read, cached.read, reply.output_tokens, digest)
+    # OTPM is estimated from max_tokens at the start and corrected when the answer ends (reference §8).
+    api.limits.settle(profile, params["max_tokens"], reply.output_tokens, now + timeline.total)
     headers_out = {"request-id": request_id, **limit_headers}
     if params.get("stream") is True:
         headers_out.update({"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"})

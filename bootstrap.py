@@ -3,6 +3,7 @@
 
     python3 bootstrap.py run  [labkit run options]   # run the whole course headlessly, print the scorecard
     python3 bootstrap.py test [pytest options]       # run the full test suite
+    python3 bootstrap.py bench                       # run every benchmark in benchmarks/ (not pass/fail)
 
 Needs only Python 3.11+. The environment lives in `.venv/` and is created on first use and
 refreshed whenever `pyproject.toml` changes (its hash is kept in `.venv/.labkit-installed`).
@@ -27,7 +28,7 @@ TEST_ARGS = [
     "--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg",
     "tests", "notebooks", "solutions",
 ]
-USAGE = "usage: python3 bootstrap.py {run|test} [options passed on to `labkit run` or pytest]"
+USAGE = "usage: python3 bootstrap.py {run|test|bench} [options passed on to `labkit run` or pytest]"
 
 
 def ensure_environment() -> None:
@@ -47,8 +48,17 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted + "\n")
 
 
+def run_benchmarks(env: dict[str, str]) -> int:
+    """Each benchmark script in turn: every one reports ratios against anchors measured in its own run."""
+    failed = 0
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        print(f"\n## {script.stem}\n", flush=True)
+        failed += subprocess.run([str(PYTHON), str(script)], cwd=ROOT, env=env).returncode != 0
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test"):
+    if not argv or argv[0] not in ("run", "test", "bench"):
         print(USAGE, file=sys.stderr)
         return 2
     ensure_environment()
@@ -56,6 +66,8 @@ def main(argv: list[str]) -> int:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if command == "run":
         return subprocess.run([str(PYTHON), "-m", "labkit.cli", "run", *rest], cwd=ROOT, env=env).returncode
+    if command == "bench":
+        return run_benchmarks(env)
     return subprocess.run([str(PYTHON), "-m", "pytest", *TEST_ARGS, *rest], cwd=ROOT, env=env).returncode
 
 

@@ -164,3 +164,12 @@ def test_the_answer_and_its_context_are_exported_as_json_for_the_grader():
     json.dumps(payload)
     again = checks.evaluate("00.q1", payload["answer"], **payload["context"])
     assert again.passed == result.passed and again.message == result.message
+
+
+def test_numpy_answers_are_exported_as_plain_numbers():
+    import numpy as np
+
+    question("98.numpy")(lambda answer, samples: passed())
+    payload = evaluate("98.numpy", np.int64(3), samples=np.array([0.5, 0.6, 0.7]))._repr_mimebundle_()[CHECK_MIME]
+    assert payload["answer"] == 3 and isinstance(payload["answer"], int)
+    assert payload["context"]["samples"] == [0.5, 0.6, 0.7]

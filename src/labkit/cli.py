@@ -20,6 +20,8 @@ COMMANDS = {
     "record": ("labkit.course.recording", "re-execute lessons and solutions, storing their outputs in place"),
     "build-labs": ("labkit.course.labs", "generate labs/ from solutions/ (stubs instead of solutions)"),
     "serve": ("labkit.serve", "serve the offline simulated Claude API over HTTP on localhost"),
+    "grade": ("labkit.grading.cli", "grade lab submissions in fresh sandboxed kernels: records, feedback, gradebook"),
+    "bundle": ("labkit.grading.bundle", "build the student bundle (no solutions, no hidden checks), verified"),
     "hook": ("labkit.hooks", "Claude Code hook: log how full the context window is, from one JSON event on stdin"),
 }
 

@@ -138,6 +138,8 @@ def _jsonable(value: Any) -> Any:
     """A value as JSON for the grader (SDK objects as their JSON form), else a shortened repr."""
     if hasattr(value, "model_dump"):
         value = value.model_dump(mode="json")
+    elif hasattr(value, "tolist"):  # numpy scalars and arrays: their plain Python values
+        value = value.tolist()
     try:
         json.dumps(value, allow_nan=False)  # NaN would make the saved notebook invalid JSON
         return value

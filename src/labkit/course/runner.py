@@ -121,15 +121,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by `labkit run` and `labkit record`: workers, timeouts, progress bar."""
+def add_common_arguments(parser: argparse.ArgumentParser, *, workers_help: str | None = None,
+                         timeout_help: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Options shared by `labkit run`, `labkit record` and `labkit grade`: workers, timeouts, progress
+    bar. A command whose workers or timeout mean something else words their help itself."""
     parser.add_argument(
         "--workers", type=_positive_int, default=default_workers(), metavar="N",
-        help=f"notebooks executed at once, one kernel each (default: {default_workers()}, "
-             "i.e. min(2, CPU count))")
+        help=workers_help or f"notebooks executed at once, one kernel each (default: {default_workers()}, "
+                             "i.e. min(2, CPU count))")
     parser.add_argument(
-        "--timeout", type=_positive_float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-        help=f"per-cell time limit; a cell running longer stops its notebook (default: {DEFAULT_TIMEOUT:g})")
+        "--timeout", type=_positive_float, default=timeout, metavar="SECONDS",
+        help=timeout_help or f"per-cell time limit; a cell running longer stops its notebook (default: {timeout:g})")
     parser.add_argument(
         "--start-timeout", type=_positive_float, default=DEFAULT_START_TIMEOUT, metavar="SECONDS",
         help=f"how long to wait for each kernel to start (default: {DEFAULT_START_TIMEOUT:g})")

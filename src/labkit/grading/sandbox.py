@@ -81,6 +81,11 @@ def private_root(spec: dict) -> str:
             os.symlink(os.readlink(path), root + path)
         elif os.path.isdir(path):
             bind(path, root + path)
+    scratch = spec.get("scratch_bytes", 256 * 2**20)
+    for folder in ("/tmp", "/dev/shm"):
+        os.makedirs(root + folder, exist_ok=True)
+        mount("tmpfs", root + folder, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={scratch}")
+    # After the private /tmp: a course (and its .venv) cloned under /tmp stays visible, read-only.
     for path in _outermost(spec.get("readonly", [])):
         if os.path.exists(path):
             bind(path, root + path)
@@ -90,10 +95,6 @@ def private_root(spec: dict) -> str:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{root}/dev/{name}")
-    scratch = spec.get("scratch_bytes", 256 * 2**20)
-    for folder in ("/tmp", "/dev/shm"):
-        os.makedirs(root + folder, exist_ok=True)
-        mount("tmpfs", root + folder, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={scratch}")
     os.makedirs(root + "/proc", exist_ok=True)
     mount("/proc", root + "/proc", None, MS_BIND | MS_REC)
     for path in spec.get("writable", []):  # after /tmp: the working copy usually lives under it

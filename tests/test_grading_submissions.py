@@ -27,6 +27,7 @@ SECRET = "sk-ant-test-secret-that-no-kernel-may-see"
 PROTECTED = [ROOT / "instructor" / "hidden" / "lab00.py", ROOT / "labs" / "00_start_here_lab.ipynb",
              ROOT / "src" / "labkit" / "checks" / "lab00.py"]
 FULL_SANDBOX = isolation.probe(ROOT).namespaces
+PWNED = Path("/tmp/labkit-grading-pwned")  # where the escape case tries to write on the host
 needs_sandbox = pytest.mark.skipif(not FULL_SANDBOX, reason="the full sandbox needs root and namespaces")
 
 
@@ -48,6 +49,7 @@ def digest(path: Path) -> str:
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     subs, out = tmp_path_factory.mktemp("submissions"), tmp_path_factory.mktemp("graded")
     make.write_cases(subs)
+    PWNED.unlink(missing_ok=True)  # a run without the full sandbox (where this test skips) may leave it
     before = {path: digest(path) for path in PROTECTED}
     with pytest.MonkeyPatch.context() as mp:  # the worker processes (and so the kernels) inherit these
         mp.setenv("ANTHROPIC_API_KEY", SECRET)
@@ -137,7 +139,7 @@ def test_nothing_a_student_started_outlives_grading(graded: dict) -> None:
         if command[:2] == [b"sleep", b"600"] and isolation.UID_BASE <= uid < isolation.UID_BASE + isolation.UID_COUNT:
             leftovers.append(process.name)
     assert not leftovers
-    assert not Path("/tmp/labkit-grading-pwned").exists()
+    assert not PWNED.exists()
 
 
 def test_feedback_never_reveals_hidden_checks(graded: dict) -> None:

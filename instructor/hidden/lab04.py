@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from labkit.cache import Cache, ManualClock, parse_config, prompt, wrap
-from labkit.checks import hint, passed
+from labkit.checks import hint
 from labkit.grading.hidden import Given, hidden, is_number, isclose
 
 NAMESPACES = ("api_responses", "research_content", "script_templates")

@@ -23,7 +23,7 @@ from labkit.grading.execute import Settings
 ROOT = find_root()
 HERE = Path(__file__).parent / "grading_submissions"
 EXPECTED = {k: v for k, v in json.loads((HERE / "expected.json").read_text()).items() if not k.startswith("_")}
-SECRET = "sk-ant-test-secret-that-no-kernel-may-see"
+SECRET = "sk-ant-" + "test-secret-that-no-kernel-may-see"  # built at run time: no key-shaped literal in the repo
 PROTECTED = [ROOT / "instructor" / "hidden" / "lab00.py", ROOT / "labs" / "00_start_here_lab.ipynb",
              ROOT / "src" / "labkit" / "checks" / "lab00.py"]
 FULL_SANDBOX = isolation.probe(ROOT).namespaces

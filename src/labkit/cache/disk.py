@@ -20,6 +20,7 @@ what to evict, so LRU order costs no write per read.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sqlite3
@@ -27,7 +28,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -293,16 +294,9 @@ class DiskStore:
                 conn = self._connection()
                 if not write:
                     return op(conn)
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with _immediate(conn):
                     self._flush_touches(conn)
-                    result = op(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.rollback()
-                    raise
-                return result
+                    return op(conn)
             except sqlite3.DatabaseError as exc:
                 code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
                 if code in (BUSY, LOCKED) and attempts_left > 0:
@@ -365,14 +359,8 @@ class DiskStore:
 
         try:
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(conn):
                 dropped = drop(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.rollback()
-                raise
             conn.execute("PRAGMA incremental_vacuum").fetchall()
         except sqlite3.DatabaseError:
             return False
@@ -450,3 +438,16 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction that takes the write lock up front (no deadlock upgrading a read lock)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise

@@ -18,11 +18,6 @@ HELLO = {"model": "claude-haiku-5-5", "max_tokens": 200,
          "messages": [{"role": "user", "content": "Explain prompt caching in a paragraph."}]}
 
 
-@pytest.fixture
-def api() -> SimAPI:
-    return SimAPI(seed=0, data_dir=DATA, time_scale=0.0)
-
-
 def sdk(api: SimAPI, max_retries: int = 0) -> anthropic.Anthropic:
     return anthropic.Anthropic(api_key=SIM_API_KEY, base_url=SIM_BASE_URL, max_retries=max_retries,
                                http_client=anthropic.DefaultHttpxClient(transport=SimTransport(api)))

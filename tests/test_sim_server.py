@@ -30,11 +30,6 @@ TOOLS = [{"name": "search_corpus", "description": "Search the research corpus fo
 
 
 @pytest.fixture
-def api() -> SimAPI:
-    return SimAPI(seed=0, data_dir=DATA, time_scale=0.0)
-
-
-@pytest.fixture
 def server(api: SimAPI) -> Iterator[SimHTTPServer]:
     with running(api) as live:
         yield live

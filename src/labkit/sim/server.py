@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ..errors import ConfigError
 from .api import SimAPI
-from .wire import SimRequest, SimResponse
+from .wire import SimRequest, SimResponse, paced
 
 # Set by the server itself, never copied from a SimResponse.
 HOP_BY_HOP = ("content-length", "transfer-encoding", "connection", "keep-alive")
@@ -92,11 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._start(response, {"content-type": "text/event-stream", "cache-control": "no-cache"})
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        began = time.monotonic()
-        for event in response.stream():
-            wait = event.at * self._scale - (time.monotonic() - began)
-            if wait > 0:
-                time.sleep(wait)
+        for event in paced(response.stream(), self._scale):
             data = event.encode()
             self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx2
 
 from .api import SimAPI
-from .wire import Event, SimRequest, SimResponse
+from .wire import Event, SimRequest, SimResponse, paced
 
 
 def _to_sim(request: httpx2.Request, body: bytes) -> SimRequest:
@@ -101,11 +101,7 @@ class _SyncEvents(httpx2.SyncByteStream):
         self.time_scale = time_scale
 
     def __iter__(self) -> Iterator[bytes]:
-        start = time.monotonic()
-        for event in self.events:
-            wait = event.at * self.time_scale - (time.monotonic() - start)
-            if wait > 0:
-                time.sleep(wait)
+        for event in paced(self.events, self.time_scale):
             yield event.encode()
 
 

@@ -10,7 +10,8 @@ import base64
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 _BASE64_TO_62 = str.maketrans("+/", "Pq")
@@ -52,6 +53,16 @@ class Event:
 
     def encode(self) -> bytes:
         return f"event: {self.name}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n".encode()
+
+
+def paced(events: Iterable[Event], time_scale: float) -> Iterator[Event]:
+    """Yield each event once its modelled release time (x `time_scale`) has come, blocking meanwhile."""
+    began = time.monotonic()
+    for event in events:
+        wait = event.at * time_scale - (time.monotonic() - began)
+        if wait > 0:
+            time.sleep(wait)
+        yield event
 
 
 @dataclasses.dataclass

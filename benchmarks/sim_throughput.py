@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--sdk-requests", type=int, default=1_000, help="per round, for the SDK rows")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    api = SimAPI(seed=0, data_dir=find_root() / "data", time_scale=0.0)
+    api = SimAPI(seed=0, data_dir=find_root() / "data")
     texts = iter(prompts(api, WARM_UP + args.rounds * 2 * (args.requests + args.sdk_requests)))
     bench_handle(api, [next(texts) for _ in range(WARM_UP)], serialize=True)  # tokenizer, first-use caches
     rows = [

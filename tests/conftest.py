@@ -8,7 +8,7 @@ import pytest
 import labkit
 from labkit import backend
 from labkit.config import find_root
-from labkit.sim import SimAPI, SimTransport
+from labkit.sim import SimAPI
 
 
 @pytest.fixture
@@ -28,12 +28,11 @@ def client(offline) -> anthropic.Anthropic:
 
 @pytest.fixture
 def api() -> SimAPI:
-    """A private simulator at time scale 0, for tests that drive its clock, limits or faults."""
-    return SimAPI(seed=0, data_dir=find_root() / "data", time_scale=0.0)
+    """A private simulator on a clock of its own, for tests that drive its clock, limits or faults."""
+    return SimAPI(seed=0, data_dir=find_root() / "data")
 
 
 @pytest.fixture
 def api_client(api: SimAPI) -> anthropic.Anthropic:
-    """The real SDK on the private simulator `api`."""
-    return anthropic.Anthropic(api_key=backend.SIM_API_KEY, base_url=backend.SIM_BASE_URL, max_retries=0,
-                               http_client=anthropic.DefaultHttpxClient(transport=SimTransport(api)))
+    """The real SDK on the private simulator `api`, without SDK retries."""
+    return backend.client(api=api, max_retries=0)

@@ -25,7 +25,7 @@ LONG = "Prompt caching stores the exact prefix of a request so that the next one
 
 @pytest.fixture
 def api() -> SimAPI:
-    return SimAPI(seed=0, data_dir=DATA, time_scale=0.0)
+    return SimAPI(seed=0, data_dir=DATA)
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from labkit.backend import SIM_API_KEY, SIM_BASE_URL
-from labkit.sim import AsyncSimTransport, SimAPI, SimTransport
+from labkit import backend
+from labkit.backend import SIM_API_KEY
+from labkit.sim import SimAPI
 from labkit.sim.wire import SimRequest
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -19,8 +20,7 @@ HELLO = {"model": "claude-haiku-5-5", "max_tokens": 200,
 
 
 def sdk(api: SimAPI, max_retries: int = 0) -> anthropic.Anthropic:
-    return anthropic.Anthropic(api_key=SIM_API_KEY, base_url=SIM_BASE_URL, max_retries=max_retries,
-                               http_client=anthropic.DefaultHttpxClient(transport=SimTransport(api)))
+    return backend.client(api=api, max_retries=max_retries)
 
 
 def post(api: SimAPI, **headers: str):
@@ -63,14 +63,24 @@ def test_sdk_retries_through_the_next_failures(api: SimAPI) -> None:
     assert raw.parse().content
 
 
-def test_fault_responses_pace_retries_like_the_sdk_backoff_scaled(api: SimAPI) -> None:
+def test_fault_responses_advise_the_sdks_own_backoff(api: SimAPI) -> None:
     api.faults.fail_next(3)
     for retry in range(3):
         response = post(api, **{"x-stainless-retry-count": str(retry)})
         assert response.status == 529
-        backoff = float(response.headers["x-labkit-retry-after-api-seconds"])
+        backoff = float(response.headers["retry-after"])
         assert 0.75 * 0.5 * 2 ** retry <= backoff <= 0.5 * 2 ** retry  # the SDK's 0.5 s, 1 s, 2 s x jitter
-        assert float(response.headers["retry-after-ms"]) == pytest.approx(1.0)  # time scale 0: 1 ms floor
+        assert "retry-after-ms" not in response.headers
+
+
+def test_sdk_retries_of_faults_cost_their_backoff_in_simulated_time_only(api: SimAPI) -> None:
+    api.faults.fail_next(2, "overloaded")
+    before = api.clock.read()
+    raw = sdk(api, max_retries=2).messages.with_raw_response.create(**HELLO)
+    waited = api.clock.read() - before
+    assert raw.retries_taken == 2
+    assert waited.modelled >= 0.75 * (0.5 + 1.0)  # the two back-offs, seeded, as simulated time
+    assert waited.local < 0.5  # and no real wait
 
 
 def test_should_retry_false_stops_the_sdk(api: SimAPI) -> None:
@@ -142,9 +152,7 @@ def test_async_clients_meet_faults_too(api: SimAPI) -> None:
     api.faults.fail_next(1, "api_error")
 
     async def call() -> None:
-        client = anthropic.AsyncAnthropic(
-            api_key=SIM_API_KEY, base_url=SIM_BASE_URL, max_retries=0,
-            http_client=anthropic.DefaultAsyncHttpxClient(transport=AsyncSimTransport(api)))
+        client = backend.async_client(api=api, max_retries=0)
         await client.messages.create(**HELLO)
 
     with pytest.raises(anthropic.InternalServerError):

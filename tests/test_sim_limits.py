@@ -1,18 +1,25 @@
-"""Rate limits in the simulator: token buckets per tier, 429s with scaled retry delays, headers."""
+"""Rate limits in the simulator: token buckets per tier, 429s with the real API's retry-after, headers.
+
+Sequential calls take their modelled time, during which buckets refill, as they would live; so a
+burst that should meet a limit is sent concurrently, from a thread pool, all at one simulated instant.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
+import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import pytest
 import yaml
 
-from labkit.backend import SIM_API_KEY, SIM_BASE_URL
+from labkit import backend
 from labkit.errors import ConfigError
-from labkit.sim import AsyncSimTransport, SimAPI, SimTransport
+from labkit.sim import SimAPI
 from labkit.sim.limits import model_class
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -23,11 +30,25 @@ BIG = LONG * 11  # about 20k tokens: two of them exceed tier 1's 30k input token
 HUGE = LONG * 22  # about 40k tokens: more than a whole minute of tier 1 input
 
 
-def make(tier: str | None = None, time_scale: float = 0.0, max_retries: int = 0) -> tuple[SimAPI, anthropic.Anthropic]:
-    api = SimAPI(seed=0, data_dir=DATA, time_scale=time_scale, tier=tier)
-    client = anthropic.Anthropic(api_key=SIM_API_KEY, base_url=SIM_BASE_URL, max_retries=max_retries,
-                                 http_client=anthropic.DefaultHttpxClient(transport=SimTransport(api)))
-    return api, client
+def make(tier: str | None = None, max_retries: int = 0) -> tuple[SimAPI, anthropic.Anthropic]:
+    api = SimAPI(seed=0, data_dir=DATA, tier=tier)
+    return api, backend.client(api=api, max_retries=max_retries)
+
+
+def burst(client: anthropic.Anthropic, n: int, **params: Any) -> list[Any]:
+    """`n` requests at once: each outcome, a Message or the error it raised."""
+    def one(_: int) -> Any:
+        try:
+            return client.messages.create(**{**HELLO, **params})
+        except anthropic.APIError as error:
+            return error
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def refusals(outcomes: list[Any]) -> list[anthropic.RateLimitError]:
+    return [o for o in outcomes if isinstance(o, anthropic.RateLimitError)]
 
 
 def rfc3339(value: str) -> datetime.datetime:
@@ -58,53 +79,59 @@ def test_tokens_headers_repeat_the_most_restrictive_token_limit() -> None:
     assert headers["anthropic-ratelimit-tokens-remaining"] == headers["anthropic-ratelimit-output-tokens-remaining"]
 
 
-def test_tier1_refuses_the_51st_request_in_a_minute() -> None:
+def test_tier1_refuses_the_51st_request_of_a_burst() -> None:
     _, client = make("tier1")
-    for _ in range(50):
-        client.messages.create(**HELLO)
-    with pytest.raises(anthropic.RateLimitError) as caught:
-        client.messages.create(**HELLO)
-    error = caught.value
+    outcomes = burst(client, 51)
+    refused = refusals(outcomes)
+    assert len(refused) == 1
+    error = refused[0]
     assert error.type == "rate_limit_error" and "50 requests per minute" in error.message
     headers = error.response.headers
     assert headers["anthropic-ratelimit-requests-remaining"] == "0"
-    assert float(headers["x-labkit-retry-after-api-seconds"]) == pytest.approx(60 / 50, abs=1e-3)
-    assert float(headers["retry-after"]) == pytest.approx(0.001)  # time scale 0: the 1 ms floor
-    assert float(headers["retry-after-ms"]) == pytest.approx(1.0)
+    # The real API's advice, in whole seconds: one request refills in 60 / 50 = 1.2 s.
+    assert headers["retry-after"] == str(math.ceil(60 / 50))
+    assert "retry-after-ms" not in headers and not any(k.startswith("x-labkit") for k in headers)
     assert error.request_id and error.request_id.startswith("req_")
 
 
-def test_buckets_refill_continuously_on_the_simulated_clock() -> None:
+def test_sequential_requests_refill_the_bucket_as_they_go() -> None:
+    """51 requests one after another take about a minute of modelled time: none is refused."""
     api, client = make("tier1")
+    started = api.clock.read()
+    for _ in range(51):
+        client.messages.create(**HELLO)
+    assert (api.clock.read() - started).modelled > 60 / 50
+
+
+def test_buckets_refill_continuously_on_the_service_clock() -> None:
+    api, _ = make("tier1")
+    profile = api.catalog.get(HAIKU)
+    now = api.clock.timestamp()
     for _ in range(50):
-        client.messages.create(**HELLO)
-    api.clock.advance(1.0)  # 0.83 of a request refilled: not enough
-    with pytest.raises(anthropic.RateLimitError):
-        client.messages.create(**HELLO)
-    api.clock.advance(0.3)
-    client.messages.create(**HELLO)
+        api.limits.admit(profile, 10, 10, now)
+    with pytest.raises(Exception) as caught:
+        api.limits.admit(profile, 10, 10, now + 1.0)  # 0.83 of a request refilled: not enough
+    assert getattr(caught.value, "status", None) == 429
+    api.limits.admit(profile, 10, 10, now + 1.3)
 
 
-def test_retry_after_is_scaled_to_wall_time() -> None:
-    api, client = make("tier1", time_scale=0.01)
-    big = {**HELLO, "system": BIG}  # ~20k input tokens of the 30k ITPM
-    client.messages.create(**big)
-    with pytest.raises(anthropic.RateLimitError) as caught:
-        client.messages.create(**big)
-    headers = caught.value.response.headers
-    api_seconds = float(headers["x-labkit-retry-after-api-seconds"])
-    assert api_seconds > 1  # thousands of tokens short at 500 tokens/s (less what refilled meanwhile)
-    assert float(headers["retry-after-ms"]) == pytest.approx(api_seconds * 0.01 * 1000, rel=0.01)
-    assert "input tokens per minute" in caught.value.message
+def test_input_token_refusals_say_how_long_to_wait() -> None:
+    _, client = make("tier1")
+    refused = refusals(burst(client, 2, system=BIG))  # ~20k input tokens each of the 30k ITPM
+    assert len(refused) == 1
+    wait = int(refused[0].response.headers["retry-after"])
+    assert wait >= 2  # thousands of tokens short at 500 tokens/s
+    assert "input tokens per minute" in refused[0].message
 
 
-def test_sdk_retries_after_the_scaled_delay_and_succeeds() -> None:
-    _, client = make("tier1", time_scale=0.01, max_retries=2)
-    big = {**HELLO, "system": BIG}
-    client.messages.create(**big)
-    raw = client.messages.with_raw_response.create(**big)  # 429 first, then the SDK waits ~0.1 s
-    assert raw.retries_taken >= 1
-    assert raw.parse().usage.input_tokens > 10_000
+def test_sdk_retries_after_the_advised_simulated_wait_and_succeeds() -> None:
+    api, client = make("tier1", max_retries=2)
+    first_started = api.clock.read()
+    outcomes = burst(client, 2, system=BIG)
+    assert not refusals(outcomes)  # the SDK waited out the 429 and retried
+    assert all(o.usage.input_tokens > 10_000 for o in outcomes)
+    # The retry cost its advised wait in modelled time, and no real time to speak of.
+    assert (api.clock.read() - first_started).modelled >= 2
 
 
 def test_cache_reads_do_not_count_toward_input_tokens_per_minute() -> None:
@@ -147,20 +174,18 @@ def test_a_request_larger_than_a_minute_of_input_is_never_retried() -> None:
 
 
 def test_model_classes_have_their_own_buckets() -> None:
-    _, client = make("tier1")
+    api, _ = make("tier1")
+    now = api.clock.timestamp()
     for _ in range(50):
-        client.messages.create(**HELLO)
-    client.messages.create(**{**HELLO, "model": "claude-sonnet-5-5"})
+        api.limits.admit(api.catalog.get(HAIKU), 10, 10, now)
+    api.limits.admit(api.catalog.get("claude-sonnet-5-5"), 10, 10, now)
     assert model_class("claude-sonnet-5-5") == "sonnet" and model_class("claude-haiku-4-5") == "haiku"
 
 
 def test_set_tier_switches_and_refills() -> None:
     api, client = make()
     api.limits.set_tier("tier1")
-    for _ in range(50):
-        client.messages.create(**HELLO)
-    with pytest.raises(anthropic.RateLimitError):
-        client.messages.create(**HELLO)
+    assert len(refusals(burst(client, 51))) == 1
     api.limits.set_tier("scale")
     headers = client.messages.with_raw_response.create(**HELLO).headers
     assert headers["anthropic-ratelimit-input-tokens-limit"] == "4000000"
@@ -169,11 +194,13 @@ def test_set_tier_switches_and_refills() -> None:
 
 
 def test_reset_refills_every_bucket() -> None:
-    api, client = make("tier1")
+    api, _ = make("tier1")
+    profile = api.catalog.get(HAIKU)
+    now = api.clock.timestamp()
     for _ in range(50):
-        client.messages.create(**HELLO)
+        api.limits.admit(profile, 10, 10, now)
     api.limits.reset()
-    client.messages.create(**HELLO)
+    api.limits.admit(profile, 10, 10, now)
 
 
 def test_tiers_are_read_from_the_data_file() -> None:
@@ -186,14 +213,12 @@ def test_tiers_are_read_from_the_data_file() -> None:
 def test_async_clients_meet_the_same_limits() -> None:
     api = SimAPI(seed=0, data_dir=DATA, tier="tier1")
 
-    async def burst() -> list[object]:
-        client = anthropic.AsyncAnthropic(
-            api_key=SIM_API_KEY, base_url=SIM_BASE_URL, max_retries=0,
-            http_client=anthropic.DefaultAsyncHttpxClient(transport=AsyncSimTransport(api)))
+    async def gather() -> list[object]:
+        client = backend.async_client(api=api, max_retries=0)
         return await asyncio.gather(*(client.messages.create(**HELLO) for _ in range(55)),
                                     return_exceptions=True)
 
-    outcomes = asyncio.run(burst())
+    outcomes = asyncio.run(gather())
     refused = [o for o in outcomes if isinstance(o, anthropic.RateLimitError)]
     assert len(refused) == 5 and len(outcomes) - len(refused) == 50
 
@@ -211,10 +236,11 @@ def test_output_reservations_hold_until_the_answer_ends(api, api_client):
     api.limits.set_tier("tier1")  # 8,000 output tokens per minute
     ask = {"model": "claude-haiku-5-5", "max_tokens": 5000,
            "messages": [{"role": "user", "content": "Research chaos theory in 100 words."}]}
-    first = api_client.messages.create(**ask)
-    assert first.usage.output_tokens < 1000
-    with pytest.raises(anthropic.RateLimitError):  # the first answer is still "in flight"
-        api_client.messages.create(**ask)
-    api.clock.advance(8)  # the first answer has ended: its unused reservation is back (refill alone
-    # over 8 s would give only ~1,070 tokens, not the 2,000 still missing)
-    assert api_client.messages.create(**ask).usage.output_tokens == first.usage.output_tokens
+    first, second = burst(api_client, 2, **ask)
+    refused = refusals([first, second])
+    assert len(refused) == 1  # both arrive together: the first answer's 5,000 are still reserved
+    answered = first if refused[0] is second else second
+    assert answered.usage.output_tokens < 1000
+    # Once that answer has ended (when `burst` returns), its unused reservation is back: refill
+    # alone over its few seconds would give only a few hundred tokens, not the 2,000 still missing.
+    assert api_client.messages.create(**ask).usage.output_tokens == answered.usage.output_tokens

@@ -29,8 +29,9 @@ ENV_API_KEY = "ANTHROPIC_API_KEY"
 class Config:
     """How this process talks to Claude and where the course's files are.
 
-    `time_scale` multiplies every simulated wait: 0.01 turns a 3-second call into 30 ms of real
-    waiting, and reports convert back to API-equivalent seconds. It has no effect in live mode.
+    `time_scale` paces the simulated clock in real time, so that progress can be watched: 0.01
+    turns a 3-second call into 30 ms of real waiting, 0 into none. It never changes a figure: every
+    time is read on the simulated clock (`labkit.clock`). It has no effect in live mode.
     """
 
     backend: str = "sim"

@@ -11,3 +11,8 @@ class ConfigError(LabkitError, ValueError):
 
 class DataError(LabkitError, ValueError):
     """A data file that labkit ships or reads is missing or malformed."""
+
+
+class UsageError(LabkitError, ValueError):
+    """A public function was given an argument it cannot use (a typo'd key, a wrong type, a negative
+    count): raised instead of answering silently wrong."""

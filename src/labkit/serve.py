@@ -1,7 +1,10 @@
 """`labkit serve`: the offline simulated Claude API as an HTTP server on localhost.
 
 Point any client at it with `ANTHROPIC_BASE_URL`; it answers every route the in-process simulator
-answers (Messages, streaming, batches, ...), with the same seed, time scale and rate-limit tier.
+answers (Messages, streaming, batches, ...), with the same seed and rate-limit tier. The time scale
+paces the simulated clock in real time: a client in another process cannot be seen waiting, so a
+pause of `time_scale` x each modelled wait is what lets its concurrent requests overlap (0: answer
+at once, for a client that sends one request at a time).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from . import config
+from .clock import SimClock
 from .errors import ConfigError
 from .sim import SimAPI
 from .sim.server import SimHTTPServer
@@ -19,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port to listen on, 0 for any free one (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None, help="simulator seed (default: LABKIT_SEED, else 0)")
     parser.add_argument("--time-scale", type=float, default=None,
-                        help="wall seconds per modelled second (default: LABKIT_TIME_SCALE, else 0.01; 1 = real pace)")
+                        help="real seconds per simulated second of waiting (default: LABKIT_TIME_SCALE, else "
+                             "0.01; 1 = real pace; 0 = at once)")
     parser.add_argument("--tier", default=None,
                         help="rate-limit tier from data/models.yaml, e.g. tier1 (default: the file's default tier)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
@@ -27,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     cfg = config.configure(backend="sim", seed=args.seed, time_scale=args.time_scale)
-    api = SimAPI(seed=cfg.seed, data_dir=cfg.data_dir, time_scale=cfg.time_scale, tier=args.tier)
+    clock = SimClock(cfg.time_scale, include_creator=False)  # handler threads do the waiting
+    api = SimAPI(seed=cfg.seed, data_dir=cfg.data_dir, clock=clock, tier=args.tier)
     try:
         server = SimHTTPServer(api, args.host, args.port, verbose=args.verbose)
     except OSError as exc:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..clock import Clock
 from . import codec, keys
 from .config import CacheConfig, NamespaceConfig, load_config, parse_config
 from .disk import DiskStore
@@ -150,15 +150,23 @@ class Cache:
     """Namespaces over one optional disk store: `Cache(path, config)`, then `cache["api_responses"]`.
 
     `path` None keeps everything in memory. `config` is a `CacheConfig`, a YAML file path, YAML text
-    or a mapping; without one, namespaces are created on first use with the defaults. `clock` is
-    any callable returning seconds (default `time.time`, shared by processes); tests and lessons
-    pass a `ManualClock` to let time pass without waiting. `timeout` is the disk layer's busy timeout.
+    or a mapping; without one, namespaces are created on first use with the defaults. `clock` tells
+    the time that lifetimes count on: a `labkit.clock.Clock` (default: the configured one, so
+    offline a simulated day passes in a simulated day) or any callable returning seconds since the
+    epoch, such as a `ManualClock` that lets time pass by hand. `timeout` is the disk layer's busy
+    timeout.
     """
 
     def __init__(self, path: str | Path | None = None,
                  config: CacheConfig | str | Path | Mapping[str, Any] | None = None, *,
-                 clock: Callable[[], float] = time.time, timeout: float = 1.0) -> None:
+                 clock: Clock | Callable[[], float] | None = None, timeout: float = 1.0) -> None:
         self.config = _as_config(config)
+        if clock is None:
+            from .. import backend  # the façade's configured clock
+
+            clock = backend.clock()
+        if isinstance(clock, Clock):
+            clock = clock.timestamp
         self.clock = clock
         self.disk = DiskStore(path, clock=clock, timeout=timeout) if path is not None else None
         self._namespaces: dict[str, Namespace] = {}

@@ -3,7 +3,8 @@
 Grading runs every notebook on the offline simulator with a fixed seed, and the simulator answers
 identical requests identically (content, usage, modelled latency). So the grader can recompute what
 a student's call returned, in its own process, instead of believing the numbers the student's
-kernel exported. Each call here uses a fresh private simulator that never waits (time scale 0).
+kernel exported. Each call here uses a fresh private simulator on an unpaced clock of its own, so it
+costs no real time, and the modelled latency it reports is the one the student's timer read.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..sim import SimAPI, SimTransport
+from ..sim import SimAPI
 from ..sim.wire import SimRequest, SimResponse
 
 
@@ -30,22 +31,19 @@ class _Recording(SimAPI):
 @dataclasses.dataclass(frozen=True)
 class Modelled:
     message: Any       # the SDK's Message
-    latency: float     # modelled seconds the real API would take (what a Timer measures, plus overhead)
+    latency: float     # modelled seconds: exactly what a student's Timer reports for the call offline
 
 
 def simulator(seed: int, data_dir: Path) -> _Recording:
-    """A fresh simulator with the grading seed that never waits."""
-    return _Recording(seed=seed, data_dir=data_dir, time_scale=0.0)
+    """A fresh simulator with the grading seed, on an unpaced clock of its own."""
+    return _Recording(seed=seed, data_dir=data_dir)
 
 
 def client(api: SimAPI) -> Any:
     """The real SDK on the private simulator `api`, without retries."""
-    import anthropic
+    from .. import backend
 
-    from ..backend import SIM_API_KEY, SIM_BASE_URL
-
-    return anthropic.Anthropic(api_key=SIM_API_KEY, base_url=SIM_BASE_URL, max_retries=0,
-                               http_client=anthropic.DefaultHttpxClient(transport=SimTransport(api)))
+    return backend.client(api=api, max_retries=0)
 
 
 def modelled(request: Mapping[str, Any], api: _Recording) -> Modelled:

@@ -5,9 +5,9 @@ from one asyncio task per input behind a semaphore: the same bound, with less bo
 (`benchmarks/parallel_overhead.py` measures the difference). Graph steps go through a ready queue
 instead: a step is queued when its last dependency succeeds, and skipped when one fails.
 
-Times are taken with `time.perf_counter()` and divided by the time scale in force when the run
-started (`RunClock`), so every reported time is API-equivalent (labkit.timing); waits the runner
-computes in API-equivalent seconds (timeouts, back-off, throttling) are multiplied by the same scale.
+Times are readings of the one clock (`labkit.clock`) since the run began (`RunClock`): offline,
+modelled service seconds plus local seconds; live, wall seconds. Every wait the runner makes
+(timeouts, back-off, throttling) is a wait on that clock, so offline it is simulated and exact.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import contextvars
 import inspect
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from .. import timing
+from ..clock import Clock, Reading, waits_in
 from .errors import ParallelError
 from .graph import check_step, topological_order
 from .limits import RateLimiter
@@ -33,31 +32,31 @@ from .tasks import Task
 
 
 class RunClock:
-    """API-equivalent seconds since a run began, leaving out the time spent in `paused()` blocks.
+    """A clock's readings since a run began, leaving out the local time spent in `paused()` blocks.
 
     Drawing a progress bar is not part of the work being measured, yet a notebook widget takes tens
-    of milliseconds to create, which a time scale of 0.01 would report as seconds of API time. The
-    stages of `run_stages` share one clock, so their times line up on one axis.
+    of milliseconds to create. The stages of `run_stages` share one run clock, so their times line
+    up on one axis.
     """
 
-    def __init__(self) -> None:
-        self.divisor = timing.scale()
-        self.start = time.perf_counter()
+    def __init__(self, clock: Clock | None = None) -> None:
+        if clock is None:
+            from .. import backend  # the façade's configured clock
 
-    def at(self, wall: float) -> float:
-        """A `time.perf_counter()` reading as API-equivalent seconds since the start."""
-        return (wall - self.start) / self.divisor
+            clock = backend.clock()
+        self.clock = clock
+        self.origin = clock.read()
 
-    def now(self) -> float:
-        return self.at(time.perf_counter())
+    def now(self) -> Reading:
+        return self.clock.read() - self.origin
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
-        began = time.perf_counter()
+        began = self.clock.read()
         try:
             yield
         finally:
-            self.start += time.perf_counter() - began
+            self.origin = self.origin + (self.clock.read() - began)
 
 
 class Engine:
@@ -78,15 +77,12 @@ class Engine:
         self.timeout = timeout
         self.limiter = limiter
         self.clock = clock or RunClock()
-        self.divisor = self.clock.divisor
-        self.timeout_wall = timeout * self.divisor if timeout is not None else None
-        self.attempt_wall = retry.attempt_timeout * self.divisor if retry.attempt_timeout is not None else None
         with self.clock.paused():
-            self.bar = _progress_bar(total, desc) if progress and total else None
+            self.bar = _progress_bar(total, desc, self.clock.clock.simulated) if progress and total else None
         self.failed = 0
         self.threads = Threads()
 
-    def now(self) -> float:
+    def now(self) -> Reading:
         return self.clock.now()
 
     def close(self) -> None:
@@ -98,33 +94,34 @@ class Engine:
     async def execute(self, index: int, name: str, task: Task, kwargs: Mapping[str, Any] | None = None) -> TaskResult:
         """Run one task (all its attempts) and record its value or error; never raises an Exception."""
         result = TaskResult(index, name)
-        start = time.perf_counter()
+        result.start = self.clock.now()
         try:
-            if self.timeout_wall is None:
+            if self.timeout is None:
                 result.value = await self._attempts(task, result, kwargs)
             else:
                 result.value = await self._with_deadline(task, result, kwargs)
         except Exception as error:  # the task's failure is its result; the run goes on
             result.error = error
             self.failed += 1
-        result.started = self.clock.at(start)
-        result.finished = self.clock.now()
+        result.end = self.clock.now()
         if self.bar is not None:
+            postfix = {"failed": self.failed} if self.failed else {}
+            if self.clock.clock.simulated:  # the bar's own clock is wall time: show the run's instead
+                postfix["modelled"] = f"{result.end.seconds:.1f} s"
+            self.bar.set_postfix(postfix, refresh=False)
             self.bar.update(1)
-            if result.error is not None:
-                self.bar.set_postfix(failed=self.failed, refresh=False)
         return result
 
     async def _with_deadline(self, task: Task, result: TaskResult, kwargs: Mapping[str, Any] | None) -> Any:
-        deadline = asyncio.timeout(self.timeout_wall)
+        deadline = self.clock.clock.timeout(self.timeout)
         try:
-            async with deadline:
+            async with deadline as budget:
                 return await self._attempts(task, result, kwargs)
         except TimeoutError:
-            if not deadline.expired():
+            if not budget.expired():
                 raise  # the task's own TimeoutError, not our deadline
-            raise TaskTimeoutError(f"no result within the task's timeout of {self.timeout:g} s "
-                                   f"({timing.unit()}), after {result.attempts} attempt(s)") from None
+            raise TaskTimeoutError(f"no result within the task's timeout of {self.timeout:g} s, "
+                                   f"after {result.attempts} attempt(s)") from None
 
     async def _attempts(self, task: Task, result: TaskResult, kwargs: Mapping[str, Any] | None) -> Any:
         retry, limiter = self.retry, self.limiter
@@ -133,7 +130,7 @@ class Engine:
             if limiter is not None:
                 result.throttled += await limiter.acquire(1, task.input_tokens, task.output_tokens)
             try:
-                if self.attempt_wall is None:
+                if retry.attempt_timeout is None:
                     value = await self._call(task, kwargs)
                 else:
                     value = await self._call_with_timeout(task, kwargs)
@@ -146,24 +143,22 @@ class Engine:
                 if result.attempts >= retry.max_attempts or not retry.retry_on(error):
                     raise
                 result.retried.append(error)
-                wait = retry.wait(error, result.attempts, f"{result.index}:{result.name}", self.divisor)
-                result.backoff += wait / self.divisor
-                await asyncio.sleep(wait)
+                wait = retry.wait(error, result.attempts, f"{result.index}:{result.name}")
+                result.backoff += wait
+                await self.clock.clock.asleep(wait)
                 continue
             if limiter is not None:
                 limiter.settle(task.input_tokens, task.output_tokens, getattr(value, "usage", None))
             return value
 
     async def _call_with_timeout(self, task: Task, kwargs: Mapping[str, Any] | None) -> Any:
-        limit = asyncio.timeout(self.attempt_wall)
         try:
-            async with limit:
+            async with self.clock.clock.timeout(self.retry.attempt_timeout) as limit:
                 return await self._call(task, kwargs)
         except TimeoutError:
             if not limit.expired():
                 raise
-            raise AttemptTimeoutError(f"attempt took longer than {self.retry.attempt_timeout:g} s "
-                                      f"({timing.unit()})") from None
+            raise AttemptTimeoutError(f"attempt took longer than {self.retry.attempt_timeout:g} s") from None
 
     async def _call(self, task: Task, kwargs: Mapping[str, Any] | None) -> Any:
         if task.is_async:
@@ -194,7 +189,7 @@ async def run_tasks(tasks: Sequence[Task], engine: Engine) -> Results:
         finished = engine.now()
     finally:
         engine.close()
-    return Results(results, started, finished)
+    return Results(results, started, finished, engine.clock.clock.simulated)
 
 
 async def run_graph(steps: Mapping[str, Task], engine: Engine) -> Results:
@@ -250,7 +245,7 @@ async def run_graph(steps: Mapping[str, Task], engine: Engine) -> Results:
         finished = engine.now()
     finally:
         engine.close()
-    return Results(results, started, finished)  # type: ignore[arg-type]
+    return Results(results, started, finished, engine.clock.clock.simulated)  # type: ignore[arg-type]
 
 
 class Threads:
@@ -311,6 +306,10 @@ class Threads:
         return await future
 
 
+# An idle task thread waits in `SimpleQueue.get` (C), which the clock cannot see from its frame alone.
+waits_in(Threads._work, lambda frame, frames: frame.f_locals["self"]._jobs.empty())
+
+
 def _deliver(loop: asyncio.AbstractEventLoop, future: asyncio.Future, value: Any, error: BaseException | None) -> None:
     def settle() -> None:
         if future.done():  # abandoned: the attempt timed out or the run was cancelled
@@ -325,8 +324,10 @@ def _deliver(loop: asyncio.AbstractEventLoop, future: asyncio.Future, value: Any
         pass
 
 
-def _progress_bar(total: int, desc: str) -> Any:
-    """A tqdm bar (a widget in notebooks, text elsewhere) counting finished tasks."""
+def _progress_bar(total: int, desc: str, simulated: bool) -> Any:
+    """A tqdm bar (a widget in notebooks, text elsewhere) counting finished tasks. Offline it shows the
+    run's modelled seconds, not tqdm's wall-clock elapsed time and rate, which would mislead."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="task", leave=True)
+    form = "{l_bar}{bar}| {n_fmt}/{total_fmt} tasks{postfix}" if simulated else None
+    return tqdm(total=total, desc=desc, unit="task", leave=True, bar_format=form)

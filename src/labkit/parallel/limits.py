@@ -6,10 +6,10 @@ holds one minute's allowance, starts full and refills continuously; a request ta
 its input tokens and its `max_tokens` of output (capped at one minute's worth), and the unused
 output is given back when the answer's `usage` is known.
 
-**Units.** Limits are per API-equivalent minute and the buckets refill on an `ApiClock`, which
-divides wall time by the configured time scale (`labkit.timing.scale()`): the simulator's clock runs
-`1 / time_scale` times faster than the wall, so a limiter set to a tier's published figures paces
-requests exactly as the simulated service counts them, and unchanged against the live API.
+**Units.** Limits are per minute of the clock the limiter reads (`labkit.clock`): simulated
+minutes offline, where waiting in the limiter is a simulated wait, so a limiter set to a tier's
+published figures paces requests exactly as the simulated service counts them, and unchanged
+against the live API.
 
 A request is admitted in arrival order: `reserve` takes its amounts at once, letting a bucket go into
 debt, and answers how long to wait until the debt is repaid (a "virtual scheduling" token bucket).
@@ -20,75 +20,53 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
-from .. import models, timing
+from .. import models
+from ..buckets import TokenBucket
+from ..clock import Clock
 from .errors import ParallelError
 
-WINDOW_S = 60.0
 KINDS = ("requests", "input_tokens", "output_tokens")
 REMAINING = {kind: f"anthropic-ratelimit-{kind.replace('_', '-')}-remaining" for kind in KINDS}
 
 
-class ApiClock:
-    """API-equivalent seconds since creation: wall time divided by the time scale in force, read
-    at every tick so that a notebook that reconfigures the scale does not make time jump."""
-
-    def __init__(self) -> None:
-        self._wall = time.monotonic()
-        self._api = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            now = time.monotonic()
-            self._api += (now - self._wall) / timing.scale()
-            self._wall = now
-            return self._api
-
-
-class _Bucket:
-    __slots__ = ("capacity", "rate", "level")
-
-    def __init__(self, per_minute: float) -> None:
-        self.capacity = float(per_minute)
-        self.rate = self.capacity / WINDOW_S
-        self.level = self.capacity
-
-
 class RateLimiter:
-    """Token buckets for requests / input tokens / output tokens per (API-equivalent) minute.
+    """Token buckets for requests / input tokens / output tokens per minute.
 
     Give any subset of the three limits; `RateLimiter.for_tier("tier1")` uses a usage tier's
     published figures from `data/models.yaml`. The API keeps separate limits per model class, so use
-    one limiter per model class. `clock` (API-equivalent seconds) is for tests.
+    one limiter per model class. `clock`: what the minutes are counted on (default: the configured
+    clock, `labkit.backend.clock()`).
     """
 
     def __init__(self, requests_per_minute: float | None = None, input_tokens_per_minute: float | None = None,
-                 output_tokens_per_minute: float | None = None, *,
-                 clock: Callable[[], float] | None = None) -> None:
+                 output_tokens_per_minute: float | None = None, *, clock: Clock | None = None) -> None:
         limits = dict(zip(KINDS, (requests_per_minute, input_tokens_per_minute, output_tokens_per_minute)))
         for kind, value in limits.items():
-            if value is not None and not value > 0:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not value > 0):
                 raise ParallelError(f"{kind}_per_minute must be a positive number or None, got {value!r}")
         if all(value is None for value in limits.values()):
             raise ParallelError("a RateLimiter needs at least one limit, e.g. requests_per_minute=50")
-        self._buckets = {kind: _Bucket(value) for kind, value in limits.items() if value is not None}
-        self._clock = clock or ApiClock()
-        self._updated = self._clock()
+        if clock is None:
+            from .. import backend
+
+            clock = backend.clock()
+        self.clock = clock
+        now = clock.now()
+        self._buckets = {kind: TokenBucket(value, now) for kind, value in limits.items() if value is not None}
         self._lock = threading.Lock()
 
     @classmethod
-    def for_tier(cls, tier: str | None = None, headroom: float = 1.0) -> "RateLimiter":
+    def for_tier(cls, tier: str | None = None, headroom: float = 1.0, *, clock: Clock | None = None) -> "RateLimiter":
         """The limits of a usage tier (`tier1` ... `tier4`, `start`, `scale`), times `headroom`
         (0.9 keeps 10% spare for other clients of the same organisation)."""
         if not 0 < headroom <= 1:
             raise ParallelError(f"headroom is a fraction in (0, 1], got {headroom!r}")
         spec = models.catalog().tier(tier)
         return cls(spec.requests_per_minute * headroom, spec.input_tokens_per_minute * headroom,
-                   spec.output_tokens_per_minute * headroom)
+                   spec.output_tokens_per_minute * headroom, clock=clock)
 
     @property
     def limits(self) -> dict[str, float]:
@@ -102,7 +80,7 @@ class RateLimiter:
             return {kind: bucket.level for kind, bucket in self._buckets.items()}
 
     def reserve(self, requests: int = 1, input_tokens: int = 0, output_tokens: int = 0) -> float:
-        """Take a request's amounts now and return the API-equivalent seconds it must wait before
+        """Take a request's amounts now and return the seconds (on its clock) it must wait before
         it is sent (0: at once). Raises ParallelError for a request that exceeds a whole minute of
         input, which no wait could admit (the API answers such a request 429 with `x-should-retry: false`)."""
         need = self._need(requests, input_tokens, output_tokens)
@@ -112,8 +90,7 @@ class RateLimiter:
             for kind, amount in need.items():
                 bucket = self._buckets[kind]
                 bucket.level -= amount
-                if bucket.level < 0:
-                    wait = max(wait, -bucket.level / bucket.rate)
+                wait = max(wait, bucket.wait_for(0))
             return wait
 
     def refund(self, requests: int = 0, input_tokens: int = 0, output_tokens: int = 0) -> None:
@@ -125,7 +102,7 @@ class RateLimiter:
             for kind, amount in amounts.items():
                 bucket = self._buckets.get(kind)
                 if bucket is not None and amount:
-                    bucket.level = min(bucket.capacity, bucket.level + amount)
+                    bucket.give(amount)
 
     def settle(self, input_tokens: int, output_tokens: int, usage: Any) -> None:
         """Correct a request's reservation with the `usage` of its answer, if it has one: give back
@@ -155,12 +132,12 @@ class RateLimiter:
                 bucket.level = min(bucket.level, remaining)
 
     async def acquire(self, requests: int = 1, input_tokens: int = 0, output_tokens: int = 0) -> float:
-        """Wait (asynchronously) until a request may be sent; returns the API-equivalent seconds
-        waited. A cancelled wait gives its reservation back."""
+        """Wait (asynchronously) until a request may be sent; returns the seconds waited. A
+        cancelled wait gives its reservation back."""
         wait = self.reserve(requests, input_tokens, output_tokens)
         if wait > 0:
             try:
-                await asyncio.sleep(wait * timing.scale())
+                await self.clock.asleep(wait)
             except asyncio.CancelledError:
                 self.refund(requests, input_tokens, output_tokens)
                 raise
@@ -183,12 +160,9 @@ class RateLimiter:
         return min(amount, bucket.capacity) if bucket is not None else amount
 
     def _refill(self) -> None:
-        now = self._clock()
-        elapsed = now - self._updated
-        if elapsed > 0:
-            for bucket in self._buckets.values():
-                bucket.level = min(bucket.capacity, bucket.level + elapsed * bucket.rate)
-            self._updated = now
+        now = self.clock.now()
+        for bucket in self._buckets.values():
+            bucket.refill(now)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{kind.replace('_', ' ')} {value:,.0f}/min" for kind, value in self.limits.items())

@@ -1,9 +1,11 @@
 """What a parallel run gives back: one `TaskResult` per task, in input order, inside `Results`.
 
 A failed task never costs the others their results: its exception is kept in `TaskResult.error`
-next to the values of the tasks that succeeded. Every time is in API-equivalent seconds (see
-`labkit.timing`), measured from the start of the run, so results from the simulator and from the
-live API read the same way.
+next to the values of the tasks that succeeded. Every time is a reading of the run's clock since the
+run began (`labkit.clock`): offline, modelled seconds (exact) plus local seconds (this machine);
+live, wall seconds. `started`, `finished`, `seconds` and `elapsed` are each reading's `seconds`:
+the modelled part offline, which is the same on every run, and wall time live; `duration` keeps the
+local part beside it. Printed offline, a table shows the local time of the whole run once, marked `~`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 from .. import timing
+from ..clock import ZERO, Reading
 
 
 class TaskTimeoutError(TimeoutError):
@@ -31,10 +34,10 @@ class DependencyError(RuntimeError):
 class TaskResult:
     """One task's outcome: its value or its exception, how many attempts it took and when it ran.
 
-    `started`/`finished` are API-equivalent seconds since the run began (None for a task that never
-    started: a graph step whose dependency failed). `throttled` is the time spent waiting for the
-    client-side rate limiter, `backoff` the time spent sleeping between attempts; both are part of
-    `seconds`. `retried` holds the errors of the attempts that were retried.
+    `start`/`end` are clock readings since the run began (None for a task that never started: a
+    graph step whose dependency failed); `started`/`finished` are their totals. `throttled` is the
+    time spent waiting for the client-side rate limiter, `backoff` the time spent waiting between
+    attempts; both are part of `seconds`. `retried` holds the errors of the attempts that were retried.
     """
 
     index: int
@@ -42,8 +45,8 @@ class TaskResult:
     value: Any = None
     error: BaseException | None = None
     attempts: int = 0
-    started: float | None = None
-    finished: float | None = None
+    start: Reading | None = None
+    end: Reading | None = None
     throttled: float = 0.0
     backoff: float = 0.0
     retried: list[BaseException] = dataclasses.field(default_factory=list)
@@ -53,11 +56,23 @@ class TaskResult:
         return self.error is None
 
     @property
-    def seconds(self) -> float:
+    def started(self) -> float | None:
+        return None if self.start is None else self.start.seconds
+
+    @property
+    def finished(self) -> float | None:
+        return None if self.end is None else self.end.seconds
+
+    @property
+    def duration(self) -> Reading:
         """How long the task ran, from taking its slot to its last attempt's end (0 if it never ran)."""
-        if self.started is None or self.finished is None:
-            return 0.0
-        return self.finished - self.started
+        if self.start is None or self.end is None:
+            return ZERO
+        return self.end - self.start
+
+    @property
+    def seconds(self) -> float:
+        return self.duration.seconds
 
     def unwrap(self) -> Any:
         """The value, or raise the task's error (for code that wants an exception, not a record)."""
@@ -83,24 +98,38 @@ class TaskResult:
     def __repr__(self) -> str:
         plural = "" if self.attempts == 1 else "s"
         return (f"TaskResult({self.name!r}: {self.status()}, {self.attempts} attempt{plural}, "
-                f"{timing.fmt(self.seconds)})")
+                f"{timing.show(self.duration)})")
 
 
 class Results(Sequence[TaskResult]):
     """The results of one run, in input order; `results["name"]` finds a task by name.
 
-    `started`/`finished` bound the whole run (API-equivalent seconds from its origin), so `elapsed`
-    is the time the caller waited, overheads included.
+    `start`/`end` bound the whole run (readings from its origin), so `elapsed` is the time the
+    caller waited, overheads included. `simulated` says whether the clock was the simulator's.
     """
 
-    def __init__(self, items: list[TaskResult], started: float, finished: float) -> None:
+    def __init__(self, items: list[TaskResult], start: Reading, end: Reading, simulated: bool = True) -> None:
         self._items = items
-        self.started = started
-        self.finished = finished
+        self.start = start
+        self.end = end
+        self.simulated = simulated
+
+    @property
+    def started(self) -> float:
+        return self.start.seconds
+
+    @property
+    def finished(self) -> float:
+        return self.end.seconds
+
+    @property
+    def duration(self) -> Reading:
+        return self.end - self.start
 
     @property
     def elapsed(self) -> float:
-        return self.finished - self.started
+        """The run's seconds: modelled offline (exact), wall seconds live."""
+        return self.duration.seconds
 
     @overload
     def __getitem__(self, key: int | str) -> TaskResult: ...
@@ -139,23 +168,33 @@ class Results(Sequence[TaskResult]):
         return sum(r.attempts for r in self._items)
 
     def summary(self) -> timing.Summary:
-        """Latency summary of the tasks that ran (mean, p50, p95 of `seconds`)."""
-        return timing.summarize([r.seconds for r in self._items if r.started is not None])
+        """Latency summary of the tasks that ran (mean, p50, p95 of their durations)."""
+        return timing.summarize([r.duration for r in self._items if r.start is not None], self.simulated)
 
     def table(self) -> str:
-        """A plain-text table, one line per task; times are marked `~` as measured values."""
+        """A plain-text table, one line per task. Offline it shows modelled seconds (exact) and
+        the local time of the whole run once, marked `~`; live, wall seconds, marked `~`."""
         width = max([4, *(len(r.name) for r in self._items)])
         lines = [f"{'task':<{width}}  {'attempts':>8}  {'start':>9}  {'end':>9}  {'seconds':>9}  status"]
         for r in self._items:
-            start = timing.fmt(r.started) if r.started is not None else "-"
-            end = timing.fmt(r.finished) if r.finished is not None else "-"
+            start = self._show(r.start) if r.start is not None else "-"
+            end = self._show(r.end) if r.end is not None else "-"
             lines.append(f"{r.name:<{width}}  {r.attempts:>8}  {start:>9}  {end:>9}  "
-                         f"{timing.fmt(r.seconds):>9}  {r.status()}")
+                         f"{self._show(r.duration):>9}  {r.status()}")
+        if self.simulated:
+            lines.append(f"(modelled seconds; local work adds {timing.fmt(self.duration.local)} to the run)")
         return "\n".join(lines)
+
+    def _show(self, reading: Reading) -> str:
+        return timing.show(reading)
 
     def __str__(self) -> str:
         failed = len(self.errors)
+        if self.simulated:
+            took = f"{timing.show(self.duration)} modelled + {timing.fmt(self.duration.local)} local"
+        else:
+            took = f"{timing.show(self.duration)} (wall s, live)"
         return (f"{len(self)} tasks: {len(self) - failed} ok, {failed} failed, {self.attempts} attempts; "
-                f"elapsed {timing.fmt(self.elapsed)} ({timing.unit()})")
+                f"elapsed {took}")
 
     __repr__ = __str__

@@ -5,12 +5,10 @@ Retryable, as in the `anthropic` SDK's own policy: 408, 409, 429 and 5xx respons
 the status either way (the simulator sends `false` for a request that could never fit a rate limit).
 Not retryable: every other 4xx (a 400 stays a 400, however often it is sent) and any other exception.
 
-How long: the server's `retry-after-ms` / `retry-after` when it sends one, as **wall** seconds,
-exactly as the SDK reads them (the simulator already scales them to its clock, docs/simulator.md;
-the real API sends real seconds). Otherwise exponential back-off in API-equivalent seconds,
-`base_delay * 2**(attempt-1)` capped at `max_delay`, shortened by up to `jitter` (the SDK's 0.5 s,
-8 s and 25%), converted to wall time with the run's time scale. Jitter is seeded by the configured
-seed, the task and the attempt, so a rerun waits the same.
+How long: the server's `retry-after-ms` / `retry-after` when it sends one, exactly as the SDK reads
+them. Otherwise exponential back-off, `base_delay * 2**(attempt-1)` capped at `max_delay`, shortened
+by up to `jitter` (the SDK's 0.5 s, 8 s and 25%). Jitter is seeded by the configured seed, the task
+and the attempt, so a rerun waits the same. The runner waits on its clock: offline, a simulated wait.
 """
 
 from __future__ import annotations
@@ -46,8 +44,8 @@ def is_retryable(error: BaseException) -> bool:
 
 
 def retry_after(error: BaseException) -> float | None:
-    """The wait the server asked for, in wall seconds (`retry-after-ms`, else `retry-after` as
-    seconds or an HTTP date), or None when the error carries no such advice."""
+    """The wait the server asked for, in seconds (`retry-after-ms`, else `retry-after` as seconds
+    or an HTTP date), or None when the error carries no such advice."""
     headers = getattr(getattr(error, "response", None), "headers", None)
     if headers is None:
         return None
@@ -69,7 +67,7 @@ def retry_after(error: BaseException) -> float | None:
 
 @dataclasses.dataclass(frozen=True)
 class Retry:
-    """A retry policy; delays and `attempt_timeout` are in API-equivalent seconds.
+    """A retry policy; delays and `attempt_timeout` are seconds of the runner's clock.
 
     `max_attempts` counts the first attempt (1 = no retries). `attempt_timeout` abandons an attempt
     that runs too long and retries it: against a hung request this bounds the damage to one timeout
@@ -95,15 +93,15 @@ class Retry:
             raise ParallelError(f"attempt_timeout must be positive seconds or None, got {self.attempt_timeout!r}")
 
     def backoff(self, attempt: int, key: str = "") -> float:
-        """API-equivalent seconds to wait after failed attempt number `attempt` (1-based)."""
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
         delay = min(self.base_delay * 2.0 ** min(attempt - 1, 1000), self.max_delay)
         draw = random.Random(f"{config.current().seed}:{key}:{attempt}").random()
         return delay * (1 - self.jitter * draw)
 
-    def wait(self, error: BaseException, attempt: int, key: str, divisor: float) -> float:
-        """Wall seconds to sleep before the next attempt: the server's advice, else `backoff`."""
+    def wait(self, error: BaseException, attempt: int, key: str) -> float:
+        """Seconds to wait before the next attempt: the server's advice, else `backoff`."""
         advised = retry_after(error)
-        return advised if advised is not None else self.backoff(attempt, key) * divisor
+        return advised if advised is not None else self.backoff(attempt, key)
 
 
 NO_RETRY = Retry(max_attempts=1)

@@ -4,9 +4,10 @@ Every function takes the same options:
 
 - `concurrency` (default 8): at most this many tasks in flight at once;
 - `retry` (default `Retry()`: 4 attempts, the SDK's back-off, honouring `retry-after`);
-- `timeout`: each task's whole budget in API-equivalent seconds, retries included (None: no limit);
+- `timeout`: each task's whole budget in seconds of the run's clock, retries included (None: no limit);
 - `limiter`: a `RateLimiter` every attempt passes through (None: no client-side pacing);
-- `progress` (default True): a tqdm bar, a widget in notebooks; `desc` labels it.
+- `progress` (default True): a tqdm bar, a widget in notebooks; `desc` labels it;
+- `clock`: the clock every time is read on and every wait waits on (default: the configured one).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from ..clock import Clock
 from .engine import Engine, RunClock, run_graph as _run_graph, run_tasks as _run_tasks
 from .errors import ParallelError
 from .limits import RateLimiter
@@ -32,7 +34,7 @@ Stage = Iterable[TaskLike] | Callable[[Results], Iterable[TaskLike]]
 
 async def arun(tasks: Iterable[TaskLike], *, concurrency: int = DEFAULT_CONCURRENCY, retry: Retry = DEFAULT_RETRY,
                timeout: float | None = None, limiter: RateLimiter | None = None, progress: bool = True,
-               desc: str = "tasks", _clock: RunClock | None = None) -> Results:
+               desc: str = "tasks", clock: Clock | None = None, _run_clock: RunClock | None = None) -> Results:
     """Run independent tasks (functions, sync or async, or `Task`s) and return their results in
     input order; each task's error is captured in its result, never raised."""
     items = [as_task(t) for t in tasks]
@@ -40,7 +42,7 @@ async def arun(tasks: Iterable[TaskLike], *, concurrency: int = DEFAULT_CONCURRE
         if task.after:
             raise ParallelError(f"{task!r} has after= dependencies: run it with run_graph()")
     engine = Engine(concurrency=concurrency, retry=retry, timeout=timeout, limiter=limiter,
-                    progress=progress, desc=desc, total=len(items), clock=_clock)
+                    progress=progress, desc=desc, total=len(items), clock=_run_clock or RunClock(clock))
     return await _run_tasks(items, engine)
 
 
@@ -68,7 +70,7 @@ async def arun_stages(stages: Sequence[Stage], **options: Any) -> list[Results]:
     """
     if isinstance(stages, (str, bytes)) or not isinstance(stages, Sequence):
         raise ParallelError("stages is a list: [tasks of stage 1, function building stage 2, ...]")
-    clock = RunClock()
+    run_clock = RunClock(options.pop("clock", None))
     desc = options.pop("desc", "stage")
     done: list[Results] = []
     for number, stage in enumerate(stages, start=1):
@@ -77,7 +79,7 @@ async def arun_stages(stages: Sequence[Stage], **options: Any) -> list[Results]:
                 raise ParallelError("the first stage must be a list of tasks: there are no earlier results "
                                     "to build it from")
             stage = stage(done[-1])
-        done.append(await arun(stage, desc=f"{desc} {number}/{len(stages)}", _clock=clock, **options))
+        done.append(await arun(stage, desc=f"{desc} {number}/{len(stages)}", _run_clock=run_clock, **options))
     return done
 
 
@@ -88,7 +90,8 @@ def run_stages(stages: Sequence[Stage], **options: Any) -> list[Results]:
 
 async def arun_graph(steps: Mapping[str, TaskLike], *, concurrency: int = DEFAULT_CONCURRENCY,
                      retry: Retry = DEFAULT_RETRY, timeout: float | None = None,
-                     limiter: RateLimiter | None = None, progress: bool = True, desc: str = "steps") -> Results:
+                     limiter: RateLimiter | None = None, progress: bool = True, desc: str = "steps",
+                     clock: Clock | None = None) -> Results:
     """Run named steps as soon as their dependencies allow: a `Task(fn, after=["a", "b"])` starts
     when steps a and b have succeeded and is called as `fn(a=<a's value>, b=<b's value>)`; if one of
     them failed it is skipped with a DependencyError. Results come in the mapping's order."""
@@ -96,7 +99,7 @@ async def arun_graph(steps: Mapping[str, TaskLike], *, concurrency: int = DEFAUL
         raise ParallelError("run_graph takes a dict of step name -> Task(fn, after=[...])")
     named = {name: as_task(step) for name, step in steps.items()}
     engine = Engine(concurrency=concurrency, retry=retry, timeout=timeout, limiter=limiter,
-                    progress=progress, desc=desc, total=len(named))
+                    progress=progress, desc=desc, total=len(named), clock=RunClock(clock))
     return await _run_graph(named, engine)
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import models, tokens
+from ..clock import SimClock
 from ..errors import ConfigError
 from . import batches, content, endpoints, messages, validation
 from .batches import BatchStore
 from .caching import PromptCache
-from .clock import Clock
 from .faults import Faults
-from .limits import RateLimiter
+from .limits import OrganisationLimits
 from .wire import APIError, SimRequest, SimResponse, error_response, make_id
 
 Handler = Callable[["SimAPI", SimRequest, re.Match[str], str], SimResponse]
@@ -37,23 +37,23 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
 
 
 class SimAPI:
-    def __init__(self, seed: int, data_dir: Path, time_scale: float = 0.0, *, tier: str | None = None,
+    def __init__(self, seed: int, data_dir: Path, *, clock: SimClock | None = None, tier: str | None = None,
                  min_cacheable_tokens: int | None = None, require_key: bool = True) -> None:
-        """`tier`: the rate-limit tier from data/models.yaml (None: its default, generous enough that
-        lessons never meet a 429); `min_cacheable_tokens`: one minimum cacheable prefix for every
-        model instead of each model's figure; `require_key`: answer 401 to a request without an
+        """`clock`: the simulated clock its callers wait on (default: a new one, unpaced); `tier`:
+        the rate-limit tier from data/models.yaml (None: its default, generous enough that lessons
+        never meet a 429); `min_cacheable_tokens`: one minimum cacheable prefix for every model
+        instead of each model's figure; `require_key`: answer 401 to a request without an
         `x-api-key` or `Authorization: Bearer` key, as the real API does."""
         self.seed = seed
         self.data_dir = data_dir
         self.require_key = require_key
-        self.time_scale = time_scale
-        self.clock = Clock(time_scale)
+        self.clock = clock if clock is not None else SimClock()
         self.catalog = models.catalog(data_dir / "models.yaml")
         self.corpus = content.load_corpus(data_dir / "corpus" / "topics.yaml")
         tokens.bpe_count("load the tokenizer now, not inside the first (timed) request")
         self.prompt_cache = PromptCache(min_cacheable_tokens)
-        self.limits = RateLimiter(self.catalog, self.clock, tier)
-        self.faults = Faults(seed, self.catalog.timeout_after_s, self.clock)
+        self.limits = OrganisationLimits(self.catalog, tier)
+        self.faults = Faults(seed, self.catalog.timeout_after_s)
         self.batches = BatchStore(self.catalog.batches)
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
@@ -79,7 +79,7 @@ class SimAPI:
             request_id = make_id("req", self.seed, self._requests)
         try:
             validation.check_request(request, self.require_key)
-            fault = self.faults.before(request, self.clock.now())
+            fault = self.faults.before(request)
             return self.faults.after(fault, self._route(request, request_id))
         except APIError as error:
             response = error_response(error, request_id)

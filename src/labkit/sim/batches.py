@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..models import BatchLimits
 from . import messages
-from .clock import rfc3339
-from .wire import APIError, SimRequest, SimResponse, error_response, invalid, make_id
+from .wire import APIError, SimRequest, SimResponse, error_response, invalid, make_id, rfc3339
 
 if TYPE_CHECKING:
     from .api import SimAPI
@@ -168,7 +167,7 @@ class BatchStore:
 
     def add(self, api: SimAPI, items: list[_Item], headers: Mapping[str, str]) -> Batch:
         with self.lock:
-            now = api.clock.now()
+            now = api.clock.timestamp()
             self._check_queue(api, len(items), now)
             self._created += 1
             batch = Batch(id=make_id("msgbatch", api.seed, self._created), created_at=now, items=items,
@@ -182,12 +181,12 @@ class BatchStore:
             batch = self._batches.get(batch_id)
             if batch is None:
                 raise APIError(404, f"message_batch_id: batch {batch_id!r} not found")
-            batch.advance(api, api.clock.now())
+            batch.advance(api, api.clock.timestamp())
             return batch
 
     def newest_first(self, api: SimAPI) -> list[Batch]:
         with self.lock:
-            now = api.clock.now()
+            now = api.clock.timestamp()
             for batch in self._batches.values():
                 batch.advance(api, now)
             return list(reversed(self._batches.values()))
@@ -219,7 +218,7 @@ def _run(api: SimAPI, batch: Batch, index: int, start: float) -> tuple[dict[str,
             raise invalid("stream: batch requests cannot be streamed")
         if isinstance(item.params, Mapping) and item.params.get("max_tokens") == 0:
             raise invalid("max_tokens: pre-warming the cache (max_tokens 0) is not available in batches")
-        with api.clock.at(start), api.limits.exempt():
+        with api.clock.pinned(start), api.limits.exempt():
             response = messages.create(api, item.params, batch.headers, request_id)
     except APIError as error:
         return {"type": "errored", "error": error_response(error, request_id).body}, 0.0
@@ -273,7 +272,7 @@ def cancel(api: SimAPI, request: SimRequest, match: re.Match[str], request_id: s
         if batch.ended_at is not None:
             raise invalid(f"Message Batch {batch.id} has already ended and cannot be canceled.")
         if batch.cancel_initiated_at is None:
-            batch.cancel_initiated_at = api.clock.now()
+            batch.cancel_initiated_at = api.clock.timestamp()
         return _ok(batch.body(_origin(request)), request_id)
 
 

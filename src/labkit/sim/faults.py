@@ -16,11 +16,11 @@ new request with the next ordinal. Kinds (reference §1.5, §2):
 
 `should_retry` adds the `x-should-retry` header that the SDK obeys over the status code.
 
-Retry pacing: without advice the SDK backs off 0.5 s, 1 s, 2 s ... (x 0.75-1 jitter, at most 8 s) of
-*wall* time, which at time scale 0.01 a lesson's timer would report as 50-800 API seconds. So a fault
-response carries that same backoff, for the attempt named by `x-stainless-retry-count`, as a scaled
-`retry-after-ms` (see `Clock.retry_headers`): retries cost the API-equivalent time they would cost
-against the real service. The real API does not necessarily send such a header on 5xx.
+Retry advice: without a `retry-after` the SDK backs off 0.5 s, 1 s, 2 s ... with a random jitter, so
+its retries would take a different time on every run. So a fault response carries that same back-off,
+for the attempt named by `x-stainless-retry-count`, with a seeded jitter, as `retry-after` (with
+milliseconds): retries cost the time they would cost against the real service, the same on every
+run. The real API does not necessarily send such a header on 5xx: an assumption, for determinism.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from collections.abc import Iterable, Mapping
 from anthropic._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY
 
 from . import streaming
-from .clock import Clock
-from .wire import APIError, SimRequest, SimResponse
+from .wire import APIError, SimRequest, SimResponse, retry_headers
 
 KINDS = {
     "overloaded": (529, "Overloaded"),
@@ -78,10 +77,9 @@ class _Random:
 class Faults:
     """The fault plan of one simulated service (thread-safe); `log` lists every fault injected."""
 
-    def __init__(self, seed: int, timeout_after_s: float, clock: Clock) -> None:
+    def __init__(self, seed: int, timeout_after_s: float) -> None:
         self.seed = seed
         self.timeout_after_s = timeout_after_s
-        self.clock = clock
         self.log: list[Fault] = []
         self._count = 0
         self._planned: dict[int, Fault] = {}
@@ -122,7 +120,7 @@ class Faults:
             self._planned.clear()
             self._random = None
 
-    def before(self, request: SimRequest, now: float) -> Fault | None:
+    def before(self, request: SimRequest) -> Fault | None:
         """Raise the error of a fault planned for this request; a `stream_error` on a streamed request
         is returned instead, for `after` to break the stream once it exists."""
         if request.method != "POST" or request.path.rstrip("/") != "/v1/messages":
@@ -135,7 +133,7 @@ class Faults:
             self.log.append(fault)
         if fault.kind == "stream_error" and _streamed(request):
             return fault
-        raise FaultError(fault, self.clock.retry_headers(self._backoff(fault, request)))
+        raise FaultError(fault, retry_headers(self._backoff(fault, request), whole=False))
 
     def after(self, fault: Fault | None, response: SimResponse) -> SimResponse:
         """Break a successful stream halfway with an `error` event, as a mid-stream overload does."""

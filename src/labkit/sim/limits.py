@@ -7,65 +7,37 @@ of output, reserved at admission; `settle` gives back what the answer did not us
 per model class (the family: haiku, sonnet, opus, ...) and start full.
 
 A refusal is the API's 429 `rate_limit_error` with the `anthropic-ratelimit-*` headers and a
-retry delay. **The delay is scaled**: the SDK sleeps `retry-after` in wall seconds, while the
-simulated clock runs `1 / time_scale` times faster, so `retry-after` and `retry-after-ms` carry the
-wall time the client must wait here (API seconds x time scale, at least 1 ms), and
-`x-labkit-retry-after-api-seconds` carries what the real API would have said. Every admitted request
-gets the same `anthropic-ratelimit-*` headers on its response (reflecting its admission).
+`retry-after` in whole seconds, as the real API sends it. Every admitted request gets the same
+`anthropic-ratelimit-*` headers on its response (reflecting its admission). Times are seconds of
+the service's clock (`SimClock.timestamp()`), passed in by the caller.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import heapq
 import math
 import threading
 from collections.abc import Iterator
 
+from ..buckets import TokenBucket
 from ..models import Catalog, ModelProfile, RateLimitTier
-from .clock import Clock, rfc3339
-from .wire import APIError
+from .wire import APIError, retry_headers, rfc3339
 
-WINDOW_S = 60.0  # every limit is "per minute"
 DOCS_URL = "https://docs.claude.com/en/api/rate-limits"
 LIMITS = ("requests", "input-tokens", "output-tokens")
 UNITS = {"requests": "requests", "input-tokens": "input tokens", "output-tokens": "output tokens"}
 
 
-@dataclasses.dataclass
-class _Bucket:
-    capacity: float
-    level: float
-    updated: float
-
-    @property
-    def rate(self) -> float:
-        return self.capacity / WINDOW_S
-
-    def refill(self, now: float) -> None:
-        if now > self.updated:
-            self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
-            self.updated = now
-
-    def wait_for(self, amount: float) -> float:
-        """Simulated seconds until `amount` is available (0 if it is now)."""
-        return max(0.0, (amount - self.level) / self.rate)
-
-    def full_at(self, now: float) -> float:
-        return now + max(0.0, self.capacity - self.level) / self.rate
-
-
-class RateLimiter:
+class OrganisationLimits:
     """The organisation's limits for one tier; `set_tier("tier1")` lets a lesson meet 429s."""
 
-    def __init__(self, catalog: Catalog, clock: Clock, tier: str | None = None) -> None:
+    def __init__(self, catalog: Catalog, tier: str | None = None) -> None:
         self.catalog = catalog
-        self.clock = clock
         self._lock = threading.Lock()
         self._exempt = threading.local()
-        self._buckets: dict[str, dict[str, _Bucket]] = {}
+        self._buckets: dict[str, dict[str, TokenBucket]] = {}
         # Output tokens to give back when an answer ends: (simulated time, model class, tokens).
         self._refunds: list[tuple[float, str, float]] = []
         self.tier: RateLimitTier = catalog.tier(tier)
@@ -122,24 +94,23 @@ class RateLimiter:
         with self._lock:
             heapq.heappush(self._refunds, (at, model_class(profile.id), reserved - actual_output))
 
-    def _for(self, profile: ModelProfile, now: float) -> dict[str, _Bucket]:
+    def _for(self, profile: ModelProfile, now: float) -> dict[str, TokenBucket]:
         """The refilled buckets of the profile's model class (created full on first use)."""
         key = model_class(profile.id)
         if key not in self._buckets:
             capacities = {"requests": self.tier.requests_per_minute,
                           "input-tokens": self.tier.input_tokens_per_minute,
                           "output-tokens": self.tier.output_tokens_per_minute}
-            self._buckets[key] = {name: _Bucket(float(c), float(c), now) for name, c in capacities.items()}
+            self._buckets[key] = {name: TokenBucket(c, now) for name, c in capacities.items()}
         for bucket in self._buckets[key].values():
             bucket.refill(now)
         while self._refunds and self._refunds[0][0] <= now:
             _, family, tokens = heapq.heappop(self._refunds)
             if family in self._buckets:
-                bucket = self._buckets[family]["output-tokens"]
-                bucket.level = min(bucket.capacity, bucket.level + tokens)
+                self._buckets[family]["output-tokens"].give(tokens)
         return self._buckets[key]
 
-    def _refusal(self, buckets: dict[str, _Bucket], name: str, wait: float | None, now: float) -> APIError:
+    def _refusal(self, buckets: dict[str, TokenBucket], name: str, wait: float | None, now: float) -> APIError:
         """The 429: `wait` None means the request alone exceeds a whole minute's allowance, so
         retrying cannot help and `x-should-retry: false` says so."""
         limit = int(buckets[name].capacity)
@@ -151,7 +122,7 @@ class RateLimiter:
         if wait is None:
             headers["x-should-retry"] = "false"
         else:
-            headers.update(self.clock.retry_headers(wait))
+            headers.update(retry_headers(wait))
         return APIError(429, message, headers)
 
 
@@ -168,7 +139,7 @@ def _reset_stamp(second: int) -> str:
     return rfc3339(second)
 
 
-def _headers(buckets: dict[str, _Bucket], now: float) -> dict[str, str]:
+def _headers(buckets: dict[str, TokenBucket], now: float) -> dict[str, str]:
     """`anthropic-ratelimit-{requests,input-tokens,output-tokens,tokens}-{limit,remaining,reset}`;
     `tokens-*` repeat whichever token limit is the most restrictive (least left, proportionally)."""
     out = {}

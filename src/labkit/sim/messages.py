@@ -60,7 +60,7 @@ def create(api: SimAPI, params: Any, headers: dict[str, str], request_id: str) -
     think = thinking.resolve(params, profile)
     input_tokens = _check_size(params, profile)
     digest = _digest(api.seed, params)
-    now = api.clock.now()
+    now = api.clock.timestamp()
     cached = api.prompt_cache.account(profile, params, now)
     uncached = input_tokens - cached.read - cached.written
     limit_headers = api.limits.admit(profile, uncached + cached.written, params["max_tokens"], now)

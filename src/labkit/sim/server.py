@@ -2,9 +2,12 @@
 
 Any HTTP client — the `anthropic` SDK given `base_url`, an agent framework, curl — can talk to the
 same `SimAPI` that the in-process transports use, with the same routes, errors and headers. Each
-response is held back for `time_scale` x its modelled latency; a stream is sent as server-sent events
-in HTTP/1.1 chunks, each flushed at its modelled time, as the real API paces them. Only loopback
-addresses are served: the simulator is a teaching tool, not a service for a network.
+response is held back until the simulated clock reaches its arrival plus its modelled latency; a
+stream is sent as server-sent events in HTTP/1.1 chunks, each flushed at its modelled time, as the
+real API paces them. The server's clock should be paced (`SimClock(pace=...)`): a client in another
+process is not seen waiting, so only a real-time pause lets its concurrent requests overlap. The
+`Date` header reads the same clock as the rate-limit `reset` headers. Only loopback addresses are
+served: the simulator is a teaching tool, not a service for a network.
 """
 
 from __future__ import annotations
@@ -12,15 +15,22 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+import email.utils
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ..clock import Reading, waits_in
 from ..errors import ConfigError
 from .api import SimAPI
-from .wire import SimRequest, SimResponse, paced
+from .wire import SimRequest, SimResponse
+
+# An in-process client of the server (a test, a notebook) waits for its answer in this C call.
+with contextlib.suppress(ImportError, AttributeError):
+    import httpcore2._backends.sync
+
+    waits_in(httpcore2._backends.sync.SyncStream.read)
 
 # Set by the server itself, never copied from a SimResponse.
 HOP_BY_HOP = ("content-length", "transfer-encoding", "connection", "keep-alive")
@@ -70,29 +80,31 @@ class _Handler(BaseHTTPRequestHandler):
             body=self.rfile.read(length) if length else b"",
             query=dict(urllib.parse.parse_qsl(url.query)),
         )
+        arrived = self.server.api.clock.read()
         response = self.server.api.handle(request)
         try:
             if response.events is None:
-                self._send(response)
+                self._send(response, arrived)
             else:
-                self._stream(response)
+                self._stream(response, arrived)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (e.g. its timeout): nothing to answer
 
-    def _send(self, response: SimResponse) -> None:
+    def _send(self, response: SimResponse, arrived: Reading) -> None:
         body = response.content()
-        self._pause(response.latency)
+        self.server.api.clock.sleep(response.latency, since=arrived)
         self._start(response)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def _stream(self, response: SimResponse) -> None:
+    def _stream(self, response: SimResponse, arrived: Reading) -> None:
         """Server-sent events, each in its own chunk, flushed at its modelled time."""
         self._start(response, {"content-type": "text/event-stream", "cache-control": "no-cache"})
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for event in paced(response.stream(), self._scale):
+        for event in response.stream():
+            self.server.api.clock.sleep(event.at, since=arrived)
             data = event.encode()
             self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
@@ -106,13 +118,10 @@ class _Handler(BaseHTTPRequestHandler):
             if name not in HOP_BY_HOP:
                 self.send_header(name, value)
 
-    @property
-    def _scale(self) -> float:
-        return self.server.api.time_scale
-
-    def _pause(self, modelled_seconds: float) -> None:
-        if modelled_seconds > 0 and self._scale > 0:
-            time.sleep(modelled_seconds * self._scale)
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header, on the simulated clock that the rate-limit `reset` headers use."""
+        instant = self.server.api.clock.timestamp() if timestamp is None else timestamp
+        return email.utils.formatdate(instant, usegmt=True)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's signature)
         if self.server.verbose:

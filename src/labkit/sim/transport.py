@@ -1,25 +1,25 @@
 """httpx2 transports that plug the simulator into the real `anthropic` SDK.
 
 The SDK builds and sends real HTTP requests; these transports answer them in-process instead of
-opening a socket. Each response is released `time_scale` x its modelled latency after the request
-arrived, counting the simulator's own compute time as part of that wait, so a lesson feels (and
-measures) real-world timing at a fraction of the wall time.
+opening a socket. Each response is released when the simulated clock reaches the request's arrival
+plus its modelled latency (a simulated wait: `SimClock.sleep`), so the simulator's own compute is
+part of that latency, as the service's is, and never counts as the caller's local time. A stream's
+events are released at their own modelled times.
 
-Client timeouts are read in API-equivalent seconds, like every other time here: a request whose
-modelled latency exceeds the client's read timeout waits `time_scale` x the timeout and then raises
+Client timeouts are read in simulated seconds, like every other time here: a request whose modelled
+latency exceeds the client's read timeout waits out the timeout and then raises
 `httpx2.ReadTimeout`, which the SDK turns into `APITimeoutError` (and retries, as it would live).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx2
 
+from ..clock import Reading, SimClock
 from .api import SimAPI
-from .wire import Event, SimRequest, SimResponse, paced
+from .wire import Event, SimRequest, SimResponse
 
 
 def _to_sim(request: httpx2.Request, body: bytes) -> SimRequest:
@@ -32,88 +32,71 @@ def _to_sim(request: httpx2.Request, body: bytes) -> SimRequest:
     )
 
 
-def _read_timeout(request: httpx2.Request) -> float | None:
-    """The client's read timeout for this request, in seconds (None: wait for ever)."""
-    timeout = request.extensions.get("timeout") or {}
-    return timeout.get("read")
+def _wait(answer: SimResponse, request: httpx2.Request) -> tuple[float, bool]:
+    """Modelled seconds until the answer (or the client's read timeout), and whether it times out."""
+    limit = (request.extensions.get("timeout") or {}).get("read")
+    if limit is not None and answer.latency > limit:
+        return limit, True
+    return answer.latency, False
 
 
-def _plan(answer: SimResponse, request: httpx2.Request, time_scale: float, started: float
-          ) -> tuple[float, bool]:
-    """How long to wait still (wall seconds) and whether the wait ends in a read timeout.
-
-    A stream is answered at once: its events carry their own release times.
-    """
-    if answer.events is not None:
-        return 0.0, False
-    limit = _read_timeout(request)
-    timed_out = limit is not None and answer.latency > limit
-    modelled = limit if timed_out else answer.latency
-    return max(0.0, modelled * time_scale - (time.monotonic() - started)), timed_out
-
-
-def _response(answer: SimResponse, time_scale: float, sync: bool) -> httpx2.Response:
-    if answer.events is not None:
-        stream = _SyncEvents(answer.events, time_scale) if sync else _AsyncEvents(answer.events, time_scale)
-        return httpx2.Response(answer.status, headers=answer.headers, stream=stream)
-    return httpx2.Response(answer.status, headers=answer.headers, content=answer.content())
+def _timed_out(request: httpx2.Request) -> httpx2.ReadTimeout:
+    return httpx2.ReadTimeout("the simulated API did not answer within the read timeout", request=request)
 
 
 class SimTransport(httpx2.BaseTransport):
     def __init__(self, api: SimAPI) -> None:
         self.api = api
-        self.time_scale = api.time_scale
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        started = time.monotonic()
+        clock = self.api.clock
+        arrived = clock.read()
         answer = self.api.handle(_to_sim(request, request.read()))
-        wait, timed_out = _plan(answer, request, self.time_scale, started)
-        if wait:
-            time.sleep(wait)
+        if answer.events is not None:
+            return httpx2.Response(answer.status, headers=answer.headers,
+                                   stream=_SyncEvents(answer.events, clock, arrived))
+        seconds, timed_out = _wait(answer, request)
+        clock.sleep(seconds, since=arrived)
         if timed_out:
-            raise httpx2.ReadTimeout("the simulated API did not answer within the read timeout",
-                                     request=request)
-        return _response(answer, self.time_scale, sync=True)
+            raise _timed_out(request)
+        return httpx2.Response(answer.status, headers=answer.headers, content=answer.content())
 
 
 class AsyncSimTransport(httpx2.AsyncBaseTransport):
     def __init__(self, api: SimAPI) -> None:
         self.api = api
-        self.time_scale = api.time_scale
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        started = time.monotonic()
+        clock = self.api.clock
+        arrived = clock.read()
         answer = self.api.handle(_to_sim(request, await request.aread()))
-        wait, timed_out = _plan(answer, request, self.time_scale, started)
-        if wait:
-            await asyncio.sleep(wait)
+        if answer.events is not None:
+            return httpx2.Response(answer.status, headers=answer.headers,
+                                   stream=_AsyncEvents(answer.events, clock, arrived))
+        seconds, timed_out = _wait(answer, request)
+        await clock.asleep(seconds, since=arrived)
         if timed_out:
-            raise httpx2.ReadTimeout("the simulated API did not answer within the read timeout",
-                                     request=request)
-        return _response(answer, self.time_scale, sync=False)
+            raise _timed_out(request)
+        return httpx2.Response(answer.status, headers=answer.headers, content=answer.content())
 
 
 class _SyncEvents(httpx2.SyncByteStream):
-    """Server-sent events released at their modelled times."""
+    """Server-sent events, each released at its modelled time after the request arrived."""
 
-    def __init__(self, events: list[Event], time_scale: float) -> None:
-        self.events = events
-        self.time_scale = time_scale
+    def __init__(self, events: list[Event], clock: SimClock, arrived: Reading) -> None:
+        self.events, self.clock, self.arrived = events, clock, arrived
 
     def __iter__(self) -> Iterator[bytes]:
-        for event in paced(self.events, self.time_scale):
+        for event in self.events:
+            self.clock.sleep(event.at, since=self.arrived)
             yield event.encode()
 
 
 class _AsyncEvents(httpx2.AsyncByteStream):
-    def __init__(self, events: list[Event], time_scale: float) -> None:
-        self.events = events
-        self.time_scale = time_scale
+    def __init__(self, events: list[Event], clock: SimClock, arrived: Reading) -> None:
+        self.events, self.clock, self.arrived = events, clock, arrived
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        start = time.monotonic()
         for event in self.events:
-            wait = event.at * self.time_scale - (time.monotonic() - start)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await self.clock.asleep(event.at, since=self.arrived)
             yield event.encode()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime
 import hashlib
 import json
-import time
-from collections.abc import Iterable, Iterator, Mapping
+import math
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 _BASE64_TO_62 = str.maketrans("+/", "Pq")
@@ -55,14 +56,21 @@ class Event:
         return f"event: {self.name}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n".encode()
 
 
-def paced(events: Iterable[Event], time_scale: float) -> Iterator[Event]:
-    """Yield each event once its modelled release time (x `time_scale`) has come, blocking meanwhile."""
-    began = time.monotonic()
-    for event in events:
-        wait = event.at * time_scale - (time.monotonic() - began)
-        if wait > 0:
-            time.sleep(wait)
-        yield event
+def rfc3339(instant: float) -> str:
+    """An instant as the API writes timestamps: RFC 3339 in UTC with a `Z`."""
+    moment = datetime.datetime.fromtimestamp(instant, tz=datetime.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def retry_headers(seconds: float, *, whole: bool = True) -> dict[str, str]:
+    """`retry-after` telling a client to wait `seconds` of the service's time before retrying.
+
+    Whole seconds, rounded up, as the real API sends them (reference §1.4); `whole=False` keeps
+    milliseconds (the SDK reads a decimal too), for advice the real API may not give at all. The
+    value is honest: offline, a labkit client's retry sleep is a simulated wait, so waiting it costs
+    no real time (docs/simulator.md, "Time")."""
+    value = f"{max(1, math.ceil(seconds - 1e-9))}" if whole else f"{max(0.001, seconds):.3f}"
+    return {"retry-after": value}
 
 
 @dataclasses.dataclass

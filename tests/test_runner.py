@@ -72,10 +72,17 @@ def test_a_failing_notebook_fails_the_run(mixed_run: dict) -> None:
 def test_scorecard_shows_status_time_criterion_and_checks(mixed_run: dict) -> None:
     stdout = mixed_run["stdout"]
     row = next(line for line in stdout.splitlines() if line.startswith(f"{RELATIVE.as_posix()}/criterion.ipynb"))
-    assert "passed" in row and "~" in row and " s " in row
+    assert "ran" in row and "~" in row and " s " in row
     assert "1/1 met" in row
     assert "1/2" in row  # lab checks: one passed of two
-    assert "✔ demo: 50.0% (target ≥ 20.0%) — met" in stdout
+    assert "✔ demo: 50.0% (target ≥ 20.0%) — met [exact]" in stdout
+
+
+def test_scorecard_explains_its_labels_and_says_where_the_notebooks_went(mixed_run: dict) -> None:
+    stdout = mixed_run["stdout"]
+    assert "Where each figure comes from:" in stdout and "[exact] computed from your code and data" in stdout
+    assert "~ marks a value that varies from run to run" in stdout
+    assert f"Executed notebooks (with every output) are in {mixed_run['out']}/" in stdout
 
 
 def test_failure_names_the_cell_and_the_error_and_the_good_result_survives(mixed_run: dict) -> None:
@@ -85,7 +92,7 @@ def test_failure_names_the_cell_and_the_error_and_the_good_result_survives(mixed
     assert "cell 3 (ratio = numerator / 0): ZeroDivisionError: division by zero" in stdout
     assert str(mixed_run["out"] / RELATIVE / "failing.ipynb") in stdout
     assert "Traceback" not in stdout
-    assert stdout.rstrip().endswith("2 notebooks: 1 passed, 1 failed; criteria met: 1/1")
+    assert stdout.rstrip().endswith("2 notebooks: 1 ran, 1 failed; criteria met: 1/1")
 
 
 def test_scorecard_fits_a_100_column_terminal(mixed_run: dict) -> None:
@@ -120,14 +127,14 @@ def test_scorecard_json_is_written(mixed_run: dict) -> None:
     by_name = {entry["notebook"]: entry for entry in data["notebooks"]}
     good = by_name[f"{RELATIVE.as_posix()}/criterion.ipynb"]
     bad = by_name[f"{RELATIVE.as_posix()}/failing.ipynb"]
-    assert good["status"] == "passed" and good["error"] is None and good["seconds"] > 0
+    assert good["status"] == "ran" and good["error"] is None and good["seconds"] > 0
     assert good["records"] == [{"name": "demo", "value": 0.5, "op": ">=", "target": 0.2, "unit": "%",
-                                "volatile": False, "passed": True}]
+                                "kind": "exact", "controls": "", "passed": True}]
     assert (good["checks"]["passed"], good["checks"]["total"]) == (1, 2)
     assert bad["status"] == "FAILED"
     assert bad["error"] == {"cell": 3, "source": "ratio = numerator / 0", "ename": "ZeroDivisionError",
                             "evalue": "division by zero"}
-    assert data["summary"] == {"notebooks": 2, "passed": 1, "failed": 1, "criteria_met": 1, "criteria": 1}
+    assert data["summary"] == {"notebooks": 2, "ran": 1, "failed": 1, "criteria_met": 1, "criteria": 1}
 
 
 def test_progress_bar_goes_to_stderr(mixed_run: dict) -> None:
@@ -143,7 +150,7 @@ def test_a_cell_past_its_timeout_is_reported_as_timeout(live_and_timeout_run: di
     row = next(line for line in stdout.splitlines() if line.startswith(f"{RELATIVE.as_posix()}/slow.ipynb"))
     assert "timeout" in row
     assert "cell 2 (time.sleep(60)): timeout: cell still running after 6 s" in stdout
-    assert "2 notebooks: 1 passed, 1 failed" in stdout
+    assert "2 notebooks: 1 ran, 1 failed" in stdout
 
 
 def test_live_backend_is_injected_and_the_key_is_never_written(live_and_timeout_run: dict) -> None:
@@ -227,14 +234,14 @@ def test_scorecard_truncates_long_names_and_wraps_long_errors(tmp_path: Path) ->
     outcomes = [
         runner.Outcome(long_name, tmp_path / "a.ipynb", None, runner.FAILED, 3.21,
                        runner.CellError(4, "x = compute()", "ValueError", "bad value " * 30)),
-        runner.Outcome("notebooks/01.ipynb", tmp_path / "b.ipynb", None, runner.PASSED, 12.34),
+        runner.Outcome("notebooks/01.ipynb", tmp_path / "b.ipynb", None, runner.RAN, 12.34),
     ]
     text = scorecard.build(outcomes).text()
     assert max(len(line) for line in text.splitlines()) <= 100
     assert "12_a_notebook.ipynb" in text and "…" in text
     assert "cell 4 (x = compute()): ValueError: bad value" in text
     assert "~12.3 s" in text
-    assert text.endswith("2 notebooks: 1 passed, 1 failed; criteria met: 0/0")
+    assert text.endswith("2 notebooks: 1 ran, 1 failed; criteria met: 0/0")
 
 
 def test_unmet_criterion_is_reported_not_failed(tmp_path: Path) -> None:
@@ -244,6 +251,6 @@ def test_unmet_criterion_is_reported_not_failed(tmp_path: Path) -> None:
         "display_data", data=record._repr_mimebundle_())]))
     path = tmp_path / "done.ipynb"
     nbformat.write(nb, path)
-    card = scorecard.build([runner.Outcome("done.ipynb", path, path, runner.PASSED, 1.0)])
+    card = scorecard.build([runner.Outcome("done.ipynb", path, path, runner.RAN, 1.0)])
     assert "✘ speed-up: 10.0% (target ≥ 30.0%) — NOT met" in card.text()
-    assert card.summary() == "1 notebook: 1 passed, 0 failed; criteria met: 0/1"
+    assert card.summary() == "1 notebook: 1 ran, 0 failed; criteria met: 0/1"

@@ -13,20 +13,48 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import config
+from .errors import UsageError
+
 RECORD_MIME = "application/vnd.labkit.record+json"
 OPERATORS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+
+# Where a recorded figure comes from: every record says which (see `Record.kind`).
+KINDS = {
+    "exact": "computed from your code and data (tokens, bytes, calls, hit rates): the same on any machine",
+    "modelled": "decided by the simulator's model of the service (latency, queueing, answer quality; "
+                "figures and sources in data/models.yaml): run live to measure the real service",
+    "local": "a wall-clock figure of this machine (file loading, a cache hit): varies from run to run",
+    "live": "measured against the real API: varies from run to run",
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class Record:
-    """A measured value against its target, e.g. a 34% load-time reduction against ≥ 20%."""
+    """A measured value against its target, e.g. a 34% load-time reduction against ≥ 20%.
+
+    `kind` says where the figure comes from (one of `KINDS`); `controls` says, in one sentence,
+    what the learner's code decides in it. Local and live figures vary between runs: they are
+    printed with a leading `~`, which the test suite's sanitiser relies on.
+    """
 
     name: str
     value: float
     op: str
     target: float
     unit: str = ""
-    volatile: bool = False
+    kind: str = "exact"
+    controls: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise UsageError(f"a record's kind is one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.op not in OPERATORS:
+            raise UsageError(f"a record's op is one of {', '.join(OPERATORS)}, not {self.op!r}")
+
+    @property
+    def volatile(self) -> bool:
+        return self.kind in ("local", "live")
 
     @property
     def passed(self) -> bool:
@@ -38,16 +66,20 @@ class Record:
         value = format_value(self.value, self.unit, volatile=self.volatile)
         target = format_value(self.target, self.unit)
         verdict = "met" if self.passed else "NOT met"
-        return f"{mark} {self.name}: {value} (target {OPERATORS[self.op]} {target}) — {verdict}"
+        return f"{mark} {self.name}: {value} (target {OPERATORS[self.op]} {target}) — {verdict} [{self.kind}]"
+
+    def text(self) -> str:
+        """The line, and what the learner's code controls in this figure."""
+        return self.line() + (f"\n  what your code controls here: {self.controls}" if self.controls else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "passed": self.passed}
 
     def __str__(self) -> str:
-        return self.line()
+        return self.text()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {"text/plain": self.line(), RECORD_MIME: self.as_dict()}
+        return {"text/plain": self.text(), RECORD_MIME: self.as_dict()}
 
 
 def format_value(value: float, unit: str = "", *, volatile: bool = False) -> str:
@@ -69,17 +101,24 @@ def format_value(value: float, unit: str = "", *, volatile: bool = False) -> str
     return f"~{text}" if volatile else text
 
 
-def record(name: str, value: float, *, at_least: float | None = None, at_most: float | None = None,
-           unit: str = "", volatile: bool = False) -> None:
-    """Record a measured success criterion and show it: `record("speed-up", 0.35, at_least=0.30, unit="%")`.
+def record(name: str, value: float, *, kind: str, at_least: float | None = None, at_most: float | None = None,
+           unit: str = "", controls: str = "") -> None:
+    """Record a measured success criterion and show it:
+    `record("speed-up", 0.35, at_least=0.30, unit="%", kind="modelled", controls="...")`.
 
-    `volatile=True` marks a value that changes between runs (anything derived from wall time): it is
-    printed with a leading `~`. Give exactly one of `at_least` / `at_most`.
+    `kind`: where the figure comes from offline, `exact`, `modelled` or `local` (see `KINDS`); in a
+    live run a modelled figure is recorded as `live`. Give exactly one of `at_least` / `at_most`.
     """
     if (at_least is None) == (at_most is None):
-        raise ValueError("record() needs exactly one target: at_least=... or at_most=...")
+        raise UsageError("record() needs exactly one target: at_least=... or at_most=...")
+    if kind not in ("exact", "modelled", "local"):
+        raise UsageError(f"record(kind=...) is 'exact', 'modelled' or 'local' (a live run relabels "
+                          f"modelled figures itself), not {kind!r}")
+    if kind == "modelled" and not config.current().simulated:
+        kind = "live"
     op, target = (">=", at_least) if at_least is not None else ("<=", at_most)
-    show(Record(name=name, value=float(value), op=op, target=float(target), unit=unit, volatile=volatile))
+    show(Record(name=name, value=float(value), op=op, target=float(target), unit=unit, kind=kind,
+                controls=controls))
 
 
 def show(obj: Any) -> None:
@@ -95,7 +134,8 @@ def show(obj: Any) -> None:
 
 def read_records(notebook: Path | Mapping[str, Any]) -> list[Record]:
     """The records an executed notebook carries, in order."""
-    return [Record(**{k: v for k, v in data.items() if k != "passed"})
+    fields = {f.name for f in dataclasses.fields(Record)}
+    return [Record(**{k: v for k, v in data.items() if k in fields})
             for data in outputs_of_type(notebook, RECORD_MIME)]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import config
 from ..errors import LabkitError
-from .runner import (FAILED, KERNEL, PASSED, TIMEOUT, CellError, Outcome, add_common_arguments,
+from .runner import (FAILED, KERNEL, RAN, TIMEOUT, CellError, Outcome, add_common_arguments,
                      cell_error, collect_notebooks, display_name, first_line, run_jobs, stderr_to)
 
 LABS = "labs"
@@ -106,7 +106,7 @@ def record_notebook(job: RecordJob) -> Outcome:
     if failure is None:
         _number_cells(nb)
         _write(nb, job.source)
-    status, error = failure or (PASSED, None)
+    status, error = failure or (RAN, None)
     return Outcome(job.name, job.source, job.source, status, time.perf_counter() - start, error)
 
 

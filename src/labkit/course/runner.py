@@ -26,7 +26,7 @@ from .. import config
 from ..errors import LabkitError
 from . import scorecard
 
-PASSED, FAILED, TIMEOUT = "passed", "FAILED", "timeout"
+RAN, FAILED, TIMEOUT = "ran", "FAILED", "timeout"  # "ran": no error; criteria and checks say the rest
 DEFAULT_DIRS = ("notebooks", "solutions")
 DEFAULT_OUT = Path("runs") / "latest"
 DEFAULT_TIMEOUT = 120.0
@@ -84,14 +84,14 @@ class Outcome:
     name: str
     source: Path
     output: Path | None
-    status: str  # PASSED, FAILED or TIMEOUT
+    status: str  # RAN, FAILED or TIMEOUT
     seconds: float
     error: CellError | None = None
     log: Path | None = None  # the kernels' stderr, kept for failed notebooks
 
     @property
     def ok(self) -> bool:
-        return self.status == PASSED
+        return self.status == RAN
 
 
 # --------------------------------------------------------------------------- command line
@@ -155,7 +155,7 @@ def main(args: argparse.Namespace) -> int:
 
     outcomes = run_jobs(execute, jobs, workers=args.workers, env=worker_environment(cfg),
                         progress=args.progress, desc="labkit run")
-    card = scorecard.build(outcomes, settings=cfg.describe())
+    card = scorecard.build(outcomes, settings=cfg.describe(), out=out)
     out.mkdir(parents=True, exist_ok=True)
     card.write_json(out / "scorecard.json")
     print(card.text(relative_to=Path.cwd()))
@@ -273,7 +273,7 @@ def execute(job: Job) -> Outcome:
         if stale is not None:
             stale.unlink(missing_ok=True)
     start = time.perf_counter()
-    status, error = PASSED, None
+    status, error = RAN, None
     try:
         with stderr_to(job.log):
             papermill.execute_notebook(
@@ -287,7 +287,7 @@ def execute(job: Job) -> Outcome:
         status, error = TIMEOUT, error_from_file(job.output, "timeout", limit)
     except Exception as exc:  # kernel died or would not start, unreadable notebook...
         status, error = FAILED, error_from_file(job.output, type(exc).__name__, first_line(str(exc)))
-    if status == PASSED and job.log is not None:
+    if status == RAN and job.log is not None:
         job.log.unlink(missing_ok=True)  # keep kernel logs only where they can explain a failure
     output = job.output if job.output.exists() else None
     log = job.log if job.log is not None and job.log.exists() else None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..checks import CHECK_MIME
-from ..results import Record, outputs_of_type, read_records
+from ..results import KINDS, Record, outputs_of_type, read_records
 
 if TYPE_CHECKING:  # runner imports this module; the types are only needed for checking
     from .runner import Outcome
@@ -47,20 +47,22 @@ class Entry:
 class Scorecard:
     entries: list[Entry]
     settings: str = ""  # Config.describe(): safe to print, never holds the key
+    out: Path | None = None  # where the executed notebooks were written
 
     @property
-    def passed(self) -> int:
+    def ran(self) -> int:
+        """Notebooks that ran to the end without an error (their criteria and checks say the rest)."""
         return sum(entry.outcome.ok for entry in self.entries)
 
     def summary(self) -> str:
         met = sum(entry.criteria_met for entry in self.entries)
         total = sum(len(entry.records) for entry in self.entries)
         n = len(self.entries)
-        return (f"{n} notebook{'s' if n != 1 else ''}: {self.passed} passed, {n - self.passed} failed; "
+        return (f"{n} notebook{'s' if n != 1 else ''}: {self.ran} ran, {n - self.ran} failed; "
                 f"criteria met: {met}/{total}")
 
     def text(self, relative_to: Path | None = None) -> str:
-        """The table, a detail block under each notebook, then the summary line."""
+        """The table, a detail block under each notebook, the legend, then the summary line."""
         name_width = _name_width(self.entries)
         lines = textwrap.wrap(f"Scorecard: {self.settings}" if self.settings else "Scorecard", WIDTH,
                               subsequent_indent="  ", break_on_hyphens=False) + [""]
@@ -69,16 +71,33 @@ class Scorecard:
         for entry in self.entries:
             lines.append(_row(entry.outcome.name, _cells(entry), name_width))
             lines.extend(_details(entry, relative_to))
-        lines += ["", self.summary()]
+        lines += ["", *self.legend(relative_to), "", self.summary()]
         return "\n".join(lines)
+
+    def legend(self, relative_to: Path | None = None) -> list[str]:
+        """What the labels and marks mean, and where the executed notebooks are."""
+        kinds = sorted({record.kind for entry in self.entries for record in entry.records}, key=list(KINDS).index)
+        lines = ["Where each figure comes from:"]
+        for kind in kinds:
+            lines += textwrap.wrap(f"[{kind}] {KINDS[kind]}", WIDTH, initial_indent=INDENT,
+                                   subsequent_indent=INDENT + "  ")
+        lines += textwrap.wrap("~ marks a value that varies from run to run (local or live); an unmarked "
+                               "value is the same on every run and every machine. `time` is this "
+                               "machine's wall time for the whole notebook.", WIDTH,
+                               initial_indent=INDENT, subsequent_indent=INDENT)
+        if self.out is not None:
+            lines.append(f"Executed notebooks (with every output) are in {_show_path(self.out, relative_to)}/")
+        return lines
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "settings": self.settings,
+            "out": str(self.out) if self.out is not None else None,
+            "kinds": KINDS,
             "notebooks": [_entry_dict(entry) for entry in self.entries],
             "summary": {
-                "notebooks": len(self.entries), "passed": self.passed,
-                "failed": len(self.entries) - self.passed,
+                "notebooks": len(self.entries), "ran": self.ran,
+                "failed": len(self.entries) - self.ran,
                 "criteria_met": sum(entry.criteria_met for entry in self.entries),
                 "criteria": sum(len(entry.records) for entry in self.entries),
             },
@@ -88,9 +107,9 @@ class Scorecard:
         path.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n")
 
 
-def build(outcomes: Sequence[Outcome], settings: str = "") -> Scorecard:
+def build(outcomes: Sequence[Outcome], settings: str = "", out: Path | None = None) -> Scorecard:
     """Read each executed notebook's records and checks (a missing or broken output reads as none)."""
-    return Scorecard([_entry(outcome) for outcome in outcomes], settings)
+    return Scorecard([_entry(outcome) for outcome in outcomes], settings, out)
 
 
 def _entry(outcome: Outcome) -> Entry:

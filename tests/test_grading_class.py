@@ -28,7 +28,7 @@ from labkit.grading.execute import Settings
 
 ROOT = find_root()
 HERE = Path(__file__).parent / "grading_submissions"
-AFTER_DEADLINE = "five timings, each no faster than the simulator's modelled latency"  # lab00.py, q3
+AFTER_DEADLINE = "five timings, each the modelled seconds of that review call"  # lab00.py, q3
 
 
 def _make():

@@ -8,6 +8,8 @@ module is graded on its visible checks alone, against the contexts its notebook 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -52,3 +54,38 @@ def test_generated_lab_scores_zero_on_every_question(graded: dict, path) -> None
     assert rec["score"] == 0 and rec["max_score"] > 0
     assert all(q["score"] == 0 and q["status"] in ("not answered", "answered") for q in rec["questions"])
     assert not rec["execution"]["cells"], "a lab runs through with its stubs"
+
+
+TIMED = [ROOT / "solutions" / f"{name}.ipynb" for name in ("00_start_here_lab", "03_parallel_research_lab")]
+
+
+def _verdicts(rec: dict) -> list:
+    return [(c["id"], c["passed"]) for c in rec["checks"]] + [(q["question"], q["score"]) for q in rec["questions"]]
+
+
+def test_timed_labs_grade_the_same_alone_beside_a_cpu_hog_and_with_two_workers(graded: dict, tmp_path) -> None:
+    """Timing checks judge modelled seconds, which no load can move: the labs that time calls get the
+    same verdicts graded alone, beside two processes that keep both cores busy, and in the
+    two-worker class run above."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for path in TIMED:
+        shutil.copy(path, subs / f"solution-{path.stem}.ipynb")
+
+    def grade(out: str) -> dict:
+        result = classroom.grade_class([subs], out=tmp_path / out, workers=1, progress=False,
+                                       settings=Settings(cell_timeout=120))
+        return {rec["student"]: rec for rec in result.records}
+
+    alone = grade("alone")
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        loaded = grade("loaded")
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    for path in TIMED:
+        student = f"solution-{path.stem}"
+        assert alone[student]["score"] == alone[student]["max_score"], _explain(alone[student])
+        assert _verdicts(alone[student]) == _verdicts(loaded[student]) == _verdicts(graded[student])

@@ -7,7 +7,10 @@ The template for every lab: copy this file to `instructor/hidden/labNN.py` and k
   so what a call returned can be recomputed here with `given.client()` / `given.modelled(...)`;
   the prompts and knobs come from the *released* lab (`given.constants`, `given.parameters`), never
   from the student's copy. `given.exported` is what the student's kernel claimed: use it only where
-  nothing can be recomputed (wall-clock timings), and then check it for plausibility.
+  nothing else can supply a value, and then check it against what the grader recomputes. Timings of
+  simulated calls are modelled seconds, exact and independent of the machine's load, so they are
+  compared exactly with the grader's own modelled latencies; only local (wall-clock) timings need a
+  plausibility range.
 - A trusted context (`@context`) gives the question's visible check the inputs it should have had.
 - A hidden check (`@hidden`) returns a bool or `passed()`/`hint()`; its `message` says what it
   checks, shown to students according to `visibility` ("always", "after_deadline", "never").
@@ -61,24 +64,22 @@ def saving_of_released_prompts(answer, given: Given):
 
 
 @hidden("00.q3", points=1, visibility="after_deadline",
-        message="five timings, each no faster than the simulator's modelled latency of that review call")
+        message="five timings, each the modelled seconds of that review call, in order")
 def timed_the_review_calls(answer, given: Given):
     samples = given.exported.get("samples")
     if not isinstance(samples, list) or len(samples) != len(REVIEW_PROMPTS):
         return hint("time each of the five review calls once")
     modelled = _review_latencies(given)
-    if not all(is_number(s) and s >= 0.97 * m for s, m in zip(samples, modelled)):
-        return hint("some timings are faster than the call could have been")
+    if not all(is_number(s) and isclose(s, m, rel=1e-9) for s, m in zip(samples, modelled)):
+        return hint("some timings are not the time of one review call: time each call on its own")
     return passed()
 
 
 @hidden("00.q3", points=1, visibility="never",
-        message="the p95 is plausible for the review calls' modelled latencies")
-def plausible_p95(answer, given: Given):
+        message="the p95 of the review calls' modelled latencies, computed by the grader")
+def p95_of_the_review_calls(answer, given: Given):
     expected = timing.percentile(_review_latencies(given), 95)
-    # A timer adds overhead to the modelled latency, never less: at time scale 0.01 one millisecond of
-    # wall time reads as 0.1 s, and a grading machine is busy. Generous above, strict below.
-    return is_number(answer) and 0.97 * expected <= answer <= 3 * expected + 2.0
+    return is_number(answer) and isclose(answer, expected, rel=1e-9)
 
 
 def _review_latencies(given: Given) -> list[float]:

@@ -1,15 +1,12 @@
 """Hidden checks for lab 03 (Parallel research) — instructor only.
 
-Follows instructor/hidden/lab00.py: recompute, do not believe. Questions 2-4 are wall-clock timings
-of the released lab's three agents (`AGENTS`, sent with the lab's `MODEL` and `MAX_TOKENS`), which
-cannot be recomputed, so they are checked for plausibility against the simulator's *modelled*
-latency of each agent's request (the grader's own simulator, grading seed): a measured time is never
-shorter than its modelled latency (strict below, 3% slack), and generously longer (a runner, a
-thread hop and a busy grading machine add overhead; at time scale 0.01 one millisecond of wall time
-reads as 0.1 s). The exported contexts (`sequential`, `parallel`, `seconds`) are the student's
-claims: they are checked for plausibility here, since the visible checks of questions 3 and 4 are
-re-run against them (no trusted context: the grader cannot know the kernel's overheads, and the
-visible checks' tolerance is tighter than those overheads).
+Follows instructor/hidden/lab00.py: recompute, do not believe. Questions 2-4 are timings of the
+released lab's three agents (`AGENTS`, sent with the lab's `MODEL` and `MAX_TOKENS`). Offline they
+are modelled seconds on the simulated clock: exact, and the same on an idle machine, a loaded one
+or beside a busy classmate. So each is compared exactly (to rounding) with what the grader's own
+simulator (grading seed) says: an agent's time is its request's modelled latency, a sequential run
+the sum, a parallel run the slowest. The exported contexts (`sequential`, `parallel`, `seconds`) are
+the student's claims, checked against those figures here.
 
 Question 1 is a design (a dict of prompts): checked for independence and distinct jobs.
 Answers arrive as JSON data: types are checked before use.
@@ -24,8 +21,7 @@ from labkit.grading.hidden import Given, hidden, is_number, isclose
 
 TARGET = 0.30          # the guide's Activity 3 criterion, as in labkit.checks.lab03
 TOLERANCE = 0.006      # the visible checks' rounding tolerance (two decimals)
-SLACK_BELOW = 0.97     # a measured time may read at most 3% under its modelled latency
-IDEAL_TOLERANCE = 0.05  # overheads move a measured ideal saving this far from the modelled one
+SECONDS_TOLERANCE = 0.006  # a time given to two decimals still matches
 
 
 # --------------------------------------------------------------------------- the grader's latencies
@@ -48,9 +44,9 @@ def modelled(given: Given) -> list[float]:
                            int(given.parameters["MAX_TOKENS"]), tuple(agents.values())))
 
 
-def _plausible(measured, expected: float) -> bool:
-    """A measured time of a call (or run) whose modelled time is `expected`: strict below, generous above."""
-    return is_number(measured) and SLACK_BELOW * expected <= measured <= 3 * expected + 2.0
+def _matches(measured, expected: float) -> bool:
+    """A reported time of a call (or run) whose modelled time is `expected` (to two decimals)."""
+    return is_number(measured) and isclose(measured, expected, rel=0, abs_tol=SECONDS_TOLERANCE)
 
 
 def _ideal(latencies: list[float]) -> float:
@@ -120,27 +116,26 @@ def _intervals(answer) -> list | None:
 
 
 @hidden("03.q2", points=1, visibility="after_deadline",
-        message="each agent's interval, in the lab's order, lasts no less than the simulator's modelled "
-                "latency of that agent's call (and plausibly more)")
+        message="each agent's interval, in the lab's order, lasts the simulator's modelled latency of "
+                "that agent's call")
 def intervals_match_the_calls(answer, given: Given):
     pairs = _intervals(answer)
     if pairs is None:
         return hint("give three [started, finished] pairs of numbers, one per agent, in the lab's order")
-    if not all(_plausible(end - start, m) for (start, end), m in zip(pairs, modelled(given))):
+    if not all(_matches(end - start, m) for (start, end), m in zip(pairs, modelled(given))):
         return hint("some interval is not the time that agent's call took: read each result's started and finished")
     return passed()
 
 
 @hidden("03.q2", points=0.5, visibility="never",
-        message="the run's intervals start at or after its origin and span at least the slowest agent but "
-                "less than the agents one after another")
+        message="the run's intervals start at its origin and span exactly the slowest agent")
 def span_is_parallel(answer, given: Given):
     pairs = _intervals(answer)
     if pairs is None:
         return False
     latencies = modelled(given)
     span = max(end for _, end in pairs) - min(start for start, _ in pairs)
-    return min(start for start, _ in pairs) >= 0 and SLACK_BELOW * max(latencies) <= span < sum(latencies)
+    return min(start for start, _ in pairs) >= 0 and _matches(span, max(latencies))
 
 
 # --------------------------------------------------------------------------- question 3
@@ -150,18 +145,18 @@ def span_is_parallel(answer, given: Given):
 def within_critical_path(answer, given: Given):
     if not is_number(answer):
         return hint("give the time saved as a fraction")
-    return TARGET <= answer <= _ideal(modelled(given)) + IDEAL_TOLERANCE
+    return TARGET <= answer <= _ideal(modelled(given)) + TOLERANCE
 
 
 @hidden("03.q3", points=1, visibility="never",
-        message="the sequential and parallel elapsed times the saving was computed from are plausible for "
-                "the agents' modelled latencies, and the saving follows from them")
-def elapsed_times_plausible(answer, given: Given):
+        message="the sequential and parallel elapsed times the saving was computed from are the sum and "
+                "the slowest of the agents' modelled latencies, and the saving follows from them")
+def elapsed_times_match(answer, given: Given):
     sequential, parallel = given.exported.get("sequential"), given.exported.get("parallel")
     if not (is_number(sequential) and is_number(parallel) and sequential > 0):
         return False
     latencies = modelled(given)
-    return (_plausible(sequential, sum(latencies)) and _plausible(parallel, max(latencies))
+    return (_matches(sequential, sum(latencies)) and _matches(parallel, max(latencies))
             and parallel < sequential and isclose(answer, 1 - parallel / sequential, rel=0, abs_tol=TOLERANCE))
 
 
@@ -171,16 +166,16 @@ def elapsed_times_plausible(answer, given: Given):
         message="the ideal saving agrees with the critical path of the agents' modelled latencies, "
                 "computed by the grader")
 def ideal_from_modelled_latencies(answer, given: Given):
-    return isclose(answer, _ideal(modelled(given)), rel=0, abs_tol=IDEAL_TOLERANCE)
+    return isclose(answer, _ideal(modelled(given)), rel=0, abs_tol=TOLERANCE)
 
 
 @hidden("03.q4", points=0.5, visibility="never",
-        message="the per-agent times are three plausible timings of the lab's agents, in order, and the "
+        message="the per-agent times are the modelled latencies of the lab's agents, in order, and the "
                 "ideal follows from them")
-def agent_seconds_plausible(answer, given: Given):
+def agent_seconds_match(answer, given: Given):
     seconds = given.exported.get("seconds")
     if not isinstance(seconds, list) or len(seconds) != 3:
         return False
-    if not all(_plausible(s, m) for s, m in zip(seconds, modelled(given))):
+    if not all(_matches(s, m) for s, m in zip(seconds, modelled(given))):
         return False
     return isclose(answer, _ideal(seconds), rel=0, abs_tol=TOLERANCE)

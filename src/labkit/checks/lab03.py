@@ -64,7 +64,7 @@ def time_saved(answer: Any, *, sequential: float, parallel: float | None) -> Any
     expected = 1 - parallel / sequential
     if math.isclose(answer, expected, abs_tol=TOLERANCE):
         verdict = "meets" if answer >= TARGET else "does NOT meet"
-        return passed(f"~{answer:.0%} less time than sequential: {verdict} the guide's 30% target")
+        return passed(f"{answer:.0%} less time than sequential: {verdict} the guide's 30% target")
     if math.isclose(answer, expected * 100, abs_tol=TOLERANCE * 100):
         return hint("give a fraction (0.4), not a percentage (40)")
     if math.isclose(answer, sequential / parallel, rel_tol=0.01):

@@ -22,6 +22,7 @@ import pytest
 
 import labkit
 from labkit import backend, parallel
+from labkit import clock as clock_module
 from labkit.clock import EPOCH, Reading, SimClock, WallClock
 from labkit.parallel import Task
 from labkit.sim import SimAPI
@@ -281,6 +282,35 @@ def test_a_thread_stuck_in_an_unknown_call_cannot_hold_time_still() -> None:
     assert clock.read().modelled == 5.0
     sleeper.join()
 
+
+
+def test_idle_clocks_do_not_keep_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grader makes a fresh simulator, so a fresh clock, per check: their schedulers must end."""
+    monkeypatch.setattr(clock_module, "SCHEDULER_IDLE_S", 0.05)
+    before = sum(t.name == "labkit-clock" for t in threading.enumerate())
+    clocks = [SimClock() for _ in range(20)]
+    for clock in clocks:
+        clock.sleep(1.0)
+    deadline = time.monotonic() + 5
+    while sum(t.name == "labkit-clock" for t in threading.enumerate()) > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sum(t.name == "labkit-clock" for t in threading.enumerate()) <= before
+    clocks[0].sleep(2.0)  # a clock whose scheduler ended starts another when it is needed
+    assert clocks[0].read().modelled == 3.0
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_reading_the_threads_frames_leaves_the_collector_as_it_was(enabled: bool) -> None:
+    """The frames are read with the collector paused (a CPython 3.11 deadlock), then restored."""
+    import gc
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        assert threading.get_ident() in clock_module._current_frames()
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
 
 def test_advance_and_pinned_timestamps() -> None:
     clock = SimClock()

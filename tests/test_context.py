@@ -444,9 +444,33 @@ def test_check_q3_improvement(lab_root):
     assert "percentages" in checks.evaluate("01.q3", percent, **context).message
 
 
+
+def test_check_q3_with_the_graders_own_timings_allows_a_tolerance(lab_root):
+    """Graded, the timings are the grader's: a learner's honest saving from another run is near, not equal."""
+    before, after = [0.010, 0.011, 0.030], [0.002, 0.002, 0.004]
+    tokens_saved = 1 - cx.load(lab_root, rules(LAB_RULES)).tokens / cx.load(lab_root).tokens
+    context = dict(root=lab_root, rules_text=LAB_RULES, model="claude-haiku-5-5", before_seconds=before,
+                   after_seconds=after, tolerance=0.1)
+    measured = 1 - 0.002 / 0.011
+    assert checks.evaluate("01.q3", {"tokens": tokens_saved, "load_time": measured - 0.09}, **context).passed
+    far = checks.evaluate("01.q3", {"tokens": tokens_saved, "load_time": measured - 0.2}, **context)
+    assert not far.passed and "grader's own loads" in far.message
+
 def test_check_q4_priority_order(lab_root):
     context = dict(root=lab_root, rules_text=LAB_RULES, budget=1000, task=["src/podcast/app.py"],
                    model="claude-haiku-5-5")
     assert checks.evaluate("01.q4", ["CLAUDE.md", "src/podcast/app.py", "src/podcast/models.py"], **context).passed
     swapped = checks.evaluate("01.q4", ["CLAUDE.md", "src/podcast/models.py", "src/podcast/app.py"], **context)
     assert not swapped.passed and "order" in swapped.message
+
+
+def test_a_run_of_stars_is_one_star_and_cannot_stall_a_load(lab_root):
+    """`*` * 30 once made pathspec's regex backtrack for minutes on a single file name."""
+    import time
+
+    parsed = rules("*" * 30 + "b\n@max-size ****.json 1KB")
+    assert [r.text for r in parsed.patterns] == ["*b"] and parsed.size_rules[0].pattern == "*.json"
+    assert "read as `*b`" in parsed.warnings[0].message
+    started = time.process_time()
+    cx.load(lab_root, parsed)
+    assert time.process_time() - started < 5

@@ -103,7 +103,7 @@ def test_the_passed_field_and_printed_lines_of_a_forgery_are_ignored(graded: dic
     assert "Score: 7/7" in stdout(nb)
     checks = {c["id"]: c for c in graded["records"]["forged"]["checks"]}
     assert not checks["00.q1"]["passed"] and checks["00.q1"]["context"] == "trusted"
-    assert checks["00.q3"]["passed"] and checks["00.q3"]["context"] == "exported"
+    assert not checks["00.q3"]["passed"] and checks["00.q3"]["context"] == "trusted"
     assert not checks["00.q3:timed_the_review_calls"]["passed"]
 
 
@@ -113,7 +113,8 @@ def test_escape_attempts_are_all_blocked(graded: dict) -> None:
     assert "escape attempts done" in text
     assert "LEAKED" not in text, text
     for what in ("read hidden checks", "read the solution", "list the course", "overwrite a check",
-                 "delete the released lab", "network", "secrets in the environment"):
+                 "delete the released lab", "network", "secrets in the environment", "see the machine's processes",
+                 "use the grader's descriptors", "fill the disk"):
         assert f"blocked: {what}" in text
 
 

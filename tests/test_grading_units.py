@@ -8,13 +8,15 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
 
-from labkit.checks import CHECK_MIME
+from labkit.checks import CHECK_MIME, Verdict
 from labkit.config import find_root
 from labkit.grading import evaluate, feedback, hidden, isolation, results, sandbox, submission
+from labkit.grading import evaluator as evaluator_process
 from labkit.grading.execute import OK, CellRun, Execution, OutputBudget, OutputCaps, Settings
 
 ROOT = find_root()
@@ -48,7 +50,8 @@ def test_without_an_own_uid_the_process_limit_is_not_set(tmp_path: Path) -> None
                                     course_root=ROOT, env={}, limits=isolation.Limits())
         data = json.loads(spec.read_text())
         assert ("nproc" in data["limits"]) is expected and data["limits"]["core"] == 0
-        assert str(ROOT / "instructor") not in data["readonly"] and str(ROOT / "src") in data["readonly"]
+        bound = [data["wrapper"][i + 1] for i, arg in enumerate(data["wrapper"]) if arg == "--ro-bind"]
+        assert str(ROOT / "instructor") not in bound and (str(ROOT / "src") in bound) is protection.namespaces
 
 
 def test_settings_are_json_for_the_record() -> None:
@@ -71,7 +74,7 @@ def test_the_launcher_refuses_bad_specs(tmp_path: Path) -> None:
 
 
 def test_nested_readonly_paths_are_bound_once() -> None:
-    assert sandbox._outermost(["/a/b", "/a", "/c/d", "/ab"]) == ["/a", "/ab", "/c/d"]
+    assert isolation._outermost(["/a/b", "/a", "/c/d", "/ab"]) == ["/a", "/ab", "/c/d"]
 
 
 # --------------------------------------------------------------------------- output budget
@@ -253,14 +256,19 @@ def _output(question: str, answer, **extra) -> nbformat.NotebookNode:
 
 
 class StubEvaluator:
-    """Stands in for the evaluator process: passes when the answer is 1."""
+    """The evaluator process's own logic, run here, with a visible check that passes when the answer is 1."""
 
     def __init__(self) -> None:
         self.asked: list = []
+        self.modules: dict = {}
 
-    def evaluate(self, question, answer, context):
-        self.asked.append((question, answer, dict(context)))
-        return {"passed": answer == 1, "message": "ok" if answer == 1 else "no", "seconds": 0.0}
+    def evaluate(self, request):
+        def visible(question, answer, **context):
+            self.asked.append((question, answer, dict(context)))
+            return Verdict(answer == 1, "ok" if answer == 1 else "no")
+
+        with mock.patch("labkit.checks.evaluate", visible):
+            return evaluator_process.answer(request, self.modules)
 
 
 def _execution(nb: nbformat.NotebookNode, status: dict | None = None) -> Execution:
@@ -404,28 +412,65 @@ def evaluator():
     ev.close()
 
 
+def ask(evaluator, question, answer, context, *, source="", cpu=10.0) -> dict:
+    """One question's checks in the evaluator process (with `source` as the instructor module)."""
+    return evaluator.evaluate({
+        "question": question, "answer": answer, "exported": context, "lab": question.split(".")[0],
+        "instructor_digest": hidden.load("00", source).digest if source else "none",
+        "instructor_source": source, "instructor_file": "lab.py", "seed": 0, "parameters": {},
+        "constants": {}, "data_dir": str(ROOT / "data"), "cpu_seconds": cpu})
+
+
 def test_the_evaluator_reruns_public_checks_out_of_the_kernel(evaluator) -> None:
     context = {"verbose": "one two three four", "concise": "one", "model": "claude-haiku-5-5"}
-    reply = evaluator.evaluate("00.q2", 0.1, context)
+    reply = ask(evaluator, "00.q2", 0.1, context)["visible"]
     assert reply["passed"] is False and "compare" in reply["message"]
-    unknown = evaluator.evaluate("99.q9", 1, {})
+    unknown = ask(evaluator, "99.q9", 1, {})["visible"]
     assert unknown["passed"] is False and "could not check" in unknown["message"]
 
 
-def test_a_check_that_runs_too_long_fails_and_the_evaluator_recovers(evaluator) -> None:
-    evaluator.timeout = 1.0
+def test_a_check_that_uses_up_its_cpu_budget_fails_and_the_evaluator_recovers(evaluator) -> None:
+    slow = ask(evaluator, "01.q1", 1, {"root": "/", "model": "claude-haiku-5-5"}, cpu=0.5)["visible"]  # walks /
+    assert slow["passed"] is False and "did not finish within 0.5 s of CPU time" in slow["message"]
+    assert ask(evaluator, "99.q9", 1, {})["visible"]["message"].startswith("could not check")
+
+
+RUNAWAY = """
+from labkit.grading.hidden import hidden
+
+@hidden("00.q1", points=1, message="spins")
+def spins(answer, given):
     try:
-        slow = evaluator.evaluate("01.q1", 1, {"root": "/", "model": "claude-haiku-5-5"})  # walks everything
-    finally:
-        evaluator.timeout = 20
-    assert slow["passed"] is False and "did not finish within 1 s" in slow["message"]
-    assert evaluator.evaluate("99.q9", 1, {})["message"].startswith("could not check")
+        while True:
+            pass
+    except Exception:
+        return True  # a check cannot swallow the CPU budget
+
+@hidden("00.q1", points=1, message="is fine")
+def fine(answer, given):
+    return answer == 1
+"""
+
+
+def test_hidden_checks_run_in_the_evaluator_each_within_its_cpu_budget(evaluator) -> None:
+    reply = ask(evaluator, "00.q1", 1, {}, source=RUNAWAY, cpu=0.3)
+    verdicts = {item["id"]: (item["passed"], item["message"]) for item in reply["hidden"]}
+    assert verdicts["00.q1:spins"] == (False, "the check did not finish within 0.3 s of CPU time")
+    assert verdicts["00.q1:fine"] == (True, "")
+
+
+def test_an_evaluator_that_dies_costs_that_question_only(evaluator) -> None:
+    dies = RUNAWAY.replace("    try:\n        while True:\n            pass\n    except Exception:\n        return True",
+                           "    import os\n    os._exit(3)")
+    reply = ask(evaluator, "00.q1", 1, {}, source=dies)
+    assert "stopped the checker" in reply["failure"]
+    assert ask(evaluator, "00.q1", 1, {}, source=RUNAWAY.replace("while True", "while False"))["hidden"][1]["passed"]
 
 
 @pytest.mark.skipif(not isolation.probe(ROOT).namespaces, reason="needs root and namespaces")
 def test_the_evaluator_cannot_read_instructor_files(evaluator) -> None:
     # 01.q1 counts the files under `root`: a forged context pointing at instructor/ finds nothing there.
-    reply = evaluator.evaluate("01.q1", 1, {"root": str(ROOT / "instructor"), "model": "claude-haiku-5-5"})
+    reply = ask(evaluator, "01.q1", 1, {"root": str(ROOT / "instructor"), "model": "claude-haiku-5-5"})["visible"]
     assert reply["passed"] is False and "lab00" not in reply["message"]
 
 

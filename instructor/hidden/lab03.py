@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from labkit.checks import hint, passed
-from labkit.grading.hidden import Given, hidden, is_number, isclose
+from labkit.grading.hidden import Given, context, hidden, is_number, isclose
 
 TARGET = 0.30          # the guide's Activity 3 criterion, as in labkit.checks.lab03
 TOLERANCE = 0.006      # the visible checks' rounding tolerance (two decimals)
@@ -140,6 +140,14 @@ def span_is_parallel(answer, given: Given):
 
 # --------------------------------------------------------------------------- question 3
 
+@context("03.q3")
+def modelled_runs(given: Given) -> dict:
+    """The two runs' elapsed seconds as an honest notebook measures them: the agents one after
+    another take the sum of their modelled latencies, all three at once the slowest."""
+    latencies = modelled(given)
+    return {"sequential": sum(latencies), "parallel": max(latencies)}
+
+
 @hidden("03.q3", points=0.5, visibility="always",
         message="the saving meets the guide's 30% target and is no more than the agents' critical path allows")
 def within_critical_path(answer, given: Given):
@@ -161,6 +169,11 @@ def elapsed_times_match(answer, given: Given):
 
 
 # --------------------------------------------------------------------------- question 4
+
+@context("03.q4")
+def agent_latencies(given: Given) -> dict:
+    return {"seconds": modelled(given)}
+
 
 @hidden("03.q4", points=1, visibility="after_deadline",
         message="the ideal saving agrees with the critical path of the agents' modelled latencies, "

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import yaml
 
-from labkit.cache import Cache, ManualClock, parse_config, prompt, wrap
+from labkit.cache import Cache, ManualClock, load_yaml, parse_config, prompt, wrap
 from labkit.checks import hint
-from labkit.grading.hidden import Given, hidden, is_number, isclose
+from labkit.grading.hidden import Given, context, hidden, is_number, isclose
 
 NAMESPACES = ("api_responses", "research_content", "script_templates")
 LAYERS = ("memory", "disk", "api")
@@ -49,7 +49,7 @@ def _parsed(answer):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             config = parse_config(answer, source="submitted configuration")
-        raw = yaml.safe_load(answer)
+        raw = load_yaml(answer, "submitted configuration")
     except Exception:
         return None, None
     return config, raw
@@ -118,7 +118,14 @@ def _layer_shares(seed: int, data_dir: str, model: str) -> dict:
     layer = {row["layer"]: row for row in rows if row["namespace"] == "api_responses"}
     total = layer["memory"]["hits"] + layer["memory"]["misses"]
     return {"memory": layer["memory"]["hits"] / total, "disk": layer["disk"]["hits"] / total,
-            "api": (layer["memory"]["misses"] - layer["disk"]["hits"]) / total}
+            "api": (layer["memory"]["misses"] - layer["disk"]["hits"]) / total, "rows": rows}
+
+
+@context("04.q2")
+def replayed_rows(given: Given) -> dict:
+    """The layer statistics of the grader's own replay of question 2's workload."""
+    return {"rows": _layer_shares(given.seed, str(given.data_dir), given.parameters["MODEL"])["rows"],
+            "namespace": "api_responses"}
 
 
 def _shares_given(answer):
@@ -139,6 +146,15 @@ def shares_replayed(answer, given: Given):
         return False
     expected = _layer_shares(given.seed, str(given.data_dir), given.parameters["MODEL"])
     return all(isclose(answer[k], expected[k], rel=1e-9, abs_tol=1e-9) for k in LAYERS)
+
+
+@context("04.q3")
+def released_entries(given: Given) -> dict:
+    """The released lab's entries and the lifetimes data/cache_config.yml gives their namespaces."""
+    settings = yaml.safe_load((Path(given.data_dir) / "cache_config.yml").read_text())
+    config = parse_config(settings)
+    return {"written": _written(given), "ttl": {name: config[name].ttl for name in _written(given)},
+            "at_hour": CLEANUP_HOUR}
 
 
 # --------------------------------------------------------------------------- q3
@@ -215,6 +231,16 @@ def _asked(seed: int, data_dir: str) -> tuple[tuple[str, ...], dict]:
     return asked, truth
 
 
+@context("04.q4")
+def replayed_lookups(given: Given) -> dict:
+    """The student's key (their design: exported) applied to the grader's regenerated requests, and
+    the hits and lookups that gives; `truth` is the grader's."""
+    asked, truth = _asked(given.seed, str(given.data_dir))
+    mapping = given.exported.get("mapping")
+    keys = ([json.dumps(mapping.get(v), sort_keys=True) for v in asked] if isinstance(mapping, dict) else [])
+    return {"hits": len(keys) - len(set(keys)), "lookups": len(asked), "mapping": mapping, "truth": truth}
+
+
 @hidden("04.q4", points=0.5, visibility="never",
         message="the hit rate is at least 80% and no higher than one key per topic allows on the lab's 200 requests")
 def within_the_ceiling(answer, given: Given):
@@ -264,7 +290,14 @@ def _savings(seed: int, data_dir: str, model: str) -> dict:
                                            messages=[{"role": "user", "content": q}])
             usages.append(reply.usage.model_dump())
         saved[scenario] = prompt.total(usages, model).saving
+        saved[f"{scenario} usages"] = usages
     return saved
+
+
+@context("04.q5")
+def resent_usages(given: Given) -> dict:
+    expected = _savings(given.seed, str(given.data_dir), given.parameters["MODEL"])
+    return {"usages": {k: expected[f"{k} usages"] for k in ("stable", "timestamp")}, "model": given.parameters["MODEL"]}
 
 
 def _dollars_given(answer):
@@ -284,4 +317,4 @@ def savings_recomputed(answer, given: Given):
     if not _dollars_given(answer):
         return False
     expected = _savings(given.seed, str(given.data_dir), given.parameters["MODEL"])
-    return all(isclose(answer[k], expected[k], rel=1e-9, abs_tol=1e-12) for k in expected)
+    return all(isclose(answer[k], expected[k], rel=1e-9, abs_tol=1e-12) for k in ("stable", "timestamp"))

@@ -64,6 +64,23 @@ secret = ("KEY", "TOKEN", "SECRET")
 attempt("secrets in the environment", lambda: [k for k in os.environ if any(s in k for s in secret)] or 1 / 0)
 attempt("write the host's /tmp", lambda: open("/tmp/labkit-grading-pwned", "w").write("x") and
         os.stat("/proc/1/root/tmp/labkit-grading-pwned"))
+def others():  # processes outside this submission's own: the grader, pytest, a classmate's kernel
+    seen = [(pathlib.Path("/proc") / p / "cmdline").read_bytes() for p in os.listdir("/proc") if p.isdigit()]
+    return [c[:60] for c in seen if b"pytest" in c or b"labkit.grading" in c] or 1 / 0
+attempt("see the machine's processes", others)
+def held():  # descriptors inherited from the grader, onto files outside the working copy
+    fds = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")]
+    return [t for t in fds if t.startswith("/") and not t.startswith((os.getcwd(), "/dev/", "/proc/"))] or 1 / 0
+attempt("use the grader's descriptors", held)
+def fill_disk():  # 1.2 GB into the working copy, 100 MB a file: the grader's disk must not fill
+    for n in range(12):
+        with open(f"filler{n}.bin", "wb") as handle:
+            for _ in range(100):
+                handle.write(b"x" * 2**20)
+    return sum(os.path.getsize(f"filler{n}.bin") for n in range(12))
+attempt("fill the disk", fill_disk)
+for n in range(12):
+    pathlib.Path(f"filler{n}.bin").unlink(missing_ok=True)
 subprocess.Popen(["sleep", "600"], start_new_session=True)  # must not outlive grading
 import labkit.checks
 labkit.checks._as_verdict = lambda result: labkit.checks.Verdict(True, "")  # every check "passes" here
@@ -81,9 +98,9 @@ while True:
     time.sleep(0.05)'''
 
 
-def solved() -> nbformat.NotebookNode:
-    """The solution as a student hands it in: no markers, no outputs."""
-    nb = nbformat.read(SOLUTION, as_version=4)
+def solved(path: Path = SOLUTION) -> nbformat.NotebookNode:
+    """A solution as a student hands it in: no markers, no outputs."""
+    nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.source = "\n".join(line for line in cell.source.split("\n") if not MARKERS.match(line))

@@ -11,7 +11,7 @@ Modules: `config` (the YAML format), `keys` (stable keys), `memory` and `disk` (
 """
 
 from .clock import ManualClock
-from .config import CacheConfig, NamespaceConfig, load_config, parse_config, parse_size, parse_ttl
+from .config import CacheConfig, NamespaceConfig, load_config, load_yaml, parse_config, parse_size, parse_ttl
 from .errors import CacheConfigError, CacheConfigWarning, CacheError
 from .keys import canonical, key
 from .layered import Cache, Namespace
@@ -21,5 +21,5 @@ from .stats import LayerStats
 
 __all__ = ["MISSING", "Cache", "CacheConfig", "CacheConfigError", "CacheConfigWarning", "CacheError",
            "CachedClient", "LayerStats", "ManualClock", "Namespace", "NamespaceConfig", "Traced",
-           "canonical", "key", "load_config", "parse_config", "parse_size", "parse_ttl",
+           "canonical", "key", "load_config", "load_yaml", "parse_config", "parse_size", "parse_ttl",
            "uncacheable", "wrap"]

@@ -145,7 +145,7 @@ def parse_config(data: str | Mapping[str, Any], *, source: str = "cache config")
     `.ignored`); malformed YAML or values raise `CacheConfigError`.
     """
     if isinstance(data, str):
-        data = _load_yaml(data, source)
+        data = load_yaml(data, source)
     if not isinstance(data, Mapping):
         raise CacheConfigError(f"{source}: expected a mapping with a `cache_layers` key, "
                                f"got {type(data).__name__}")
@@ -188,9 +188,40 @@ def load_config(path: str | Path) -> CacheConfig:
     return parse_config(text, source=path.name)
 
 
-def _load_yaml(text: str, source: str) -> Any:
+MAX_YAML_CHARS = 64 * 1024  # a cache configuration is a screenful, not a file of megabytes
+MAX_YAML_DEPTH = 20
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """YAML without aliases and with a depth limit: a 650-byte "billion laughs" document of nested
+    aliases expands to gigabytes under a plain safe_load, which is how one answer once took down a
+    grading worker. Configurations never need aliases."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed here",
+                                              event.start_mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_yaml(text: str, source: str = "the YAML") -> Any:
+    """Parse YAML that someone typed (a configuration, a student's answer): bounded in size and
+    depth, no aliases; any problem is a CacheConfigError naming `source` and the line."""
+    if not isinstance(text, str):
+        raise CacheConfigError(f"{source}: expected YAML text, got {type(text).__name__}")
+    if len(text) > MAX_YAML_CHARS:
+        raise CacheConfigError(f"{source}: {len(text):,} characters is more than a configuration needs "
+                               f"(at most {MAX_YAML_CHARS:,})")
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -58,8 +58,13 @@ def exclusion_rules(answer: Any, *, root: str, essential: list[str], model: str)
 
 @question("01.q3")
 def improvement(answer: Any, *, root: str, rules_text: str, model: str, before_seconds: list[float],
-                after_seconds: list[float]) -> Any:
-    """The fractions of tokens and of (median) load time that the rules save."""
+                after_seconds: list[float], tolerance: float = 0.0) -> Any:
+    """The fractions of tokens and of (median) load time that the rules save.
+
+    The timings are local wall seconds. In the notebook they are the learner's own, so the saving
+    must be theirs exactly; the grader passes timings it took itself, at another moment, and a
+    `tolerance` for how far two honest measurements of the same saving can differ.
+    """
     if not isinstance(answer, dict) or set(answer) != {"tokens", "load_time"}:
         return hint("give a dict with two fractions: {'tokens': ..., 'load_time': ...}")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in answer.values()):
@@ -77,6 +82,12 @@ def improvement(answer: Any, *, root: str, rules_text: str, model: str, before_s
         return hint("that is the share of tokens that remains, not the share saved")
     if not math.isclose(answer["tokens"], tokens_saved, abs_tol=1e-9):
         return hint("compare the tokens of a load with your rules against the baseline load's tokens")
+    if tolerance:
+        if abs(answer["load_time"] - time_saved) > tolerance:
+            return hint(f"your load-time saving is {answer['load_time']:.0%}; the grader's own loads with your "
+                        f"rules saved {time_saved:.0%}, more than {tolerance:.0%} apart: measure it, do not estimate")
+        return passed(f"tokens −{tokens_saved:.0%}; load time {answer['load_time']:.0%} less (the grader measured "
+                      f"{time_saved:.0%}: wall time varies between runs)")
     mean_saved = 1 - statistics.fmean(after_seconds) / statistics.fmean(before_seconds)
     if not math.isclose(answer["load_time"], time_saved, abs_tol=1e-9):
         if math.isclose(answer["load_time"], mean_saved, abs_tol=1e-9):

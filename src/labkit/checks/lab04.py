@@ -8,10 +8,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from ..cache import prompt
-from ..cache.config import CacheConfigError, parse_config
+from ..cache.config import CacheConfigError, load_yaml, parse_config
 from . import hint, passed, question
 
 DESIGN_NAMESPACES = ("api_responses", "research_content", "script_templates")
@@ -36,7 +34,7 @@ def design(answer: Any) -> Any:
     missing = [name for name in DESIGN_NAMESPACES if name not in config.namespaces]
     if missing:
         return hint(f"declare a namespace for each kind of content; missing: {', '.join(missing)}")
-    raw = yaml.safe_load(answer)
+    raw = load_yaml(answer, "your configuration")
     defaults = raw.get("defaults") or {}
     for name in DESIGN_NAMESPACES:
         settings = raw["cache_layers"].get(name) or {}

@@ -33,6 +33,9 @@ from .errors import ContextError, IgnoreRuleError
 
 SIZE_DIRECTIVE = "@max-size"
 UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+# Runs of 3+ unescaped stars: git reads them as one `*`; left as they are, pathspec makes a regex whose
+# backtracking takes minutes on one file name (`` `*` * 30 + "b" ``).
+_STAR_RUN = re.compile(r"(?<!\\)\*{3,}")
 _SIZE = re.compile(r"^(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z]+)$")
 # A pattern followed by a comparison, the way the guide writes a size limit: `**/*.json > 100KB`.
 _COMPARISON = re.compile(r"^(?P<pattern>\S.*?)\s*(?P<op>[<>]=?)\s*(?P<size>\d+(?:\.\d+)?\s*[A-Za-z]*)\s*$")
@@ -149,9 +152,12 @@ def parse_rules(text: str | Iterable[str], *, strict: bool = False, warn: bool =
             if rule is not None:
                 size_rules.append(rule)
         else:
+            line, collapsed = _STAR_RUN.subn("*", line)
             keep, problem = _pattern(line)
             if keep:
                 patterns.append(Rule(number, line))
+            if collapsed and problem is None:
+                problem = f"three or more `*` in a row match what one `*` matches, as in git: read as `{line}`"
         if problem is not None:
             warning = RuleWarning(number, line.strip(), problem)
             if strict:
@@ -203,7 +209,7 @@ def _directive(number: int, line: str) -> tuple[SizeRule | None, str | None]:
         args = [args[0], args[1] + args[2]]
     if len(args) != 2:
         return None, f"{usage}; the line is skipped"
-    pattern, size = args
+    pattern, size = _STAR_RUN.sub("*", args[0]), args[1]
     try:
         max_bytes = parse_size(size)
     except ContextError as exc:

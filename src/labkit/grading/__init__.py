@@ -16,3 +16,11 @@ Then `results` (one JSON record per submission, the gradebook CSV), `feedback` (
 that respect each hidden check's visibility), `classroom` (a class on any executor, resumable) and
 `bundle` (what students receive). The design and the threat model: docs/grading.md.
 """
+
+import sys
+
+# nbformat validates with jsonschema, which, when rfc3987_syntax is installed (Jupyter's format
+# extras pull it in), builds about forty lark parsers at import: 0.9 s in every grader process and
+# evaluator, for IRI formats that notebook validation never uses. Marking the module absent makes
+# jsonschema skip those two formats; a process that already imported it keeps it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

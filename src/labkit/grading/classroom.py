@@ -58,6 +58,7 @@ class Job:
     course_root: Path
     problem: str = ""               # why this submission cannot be graded at all, found before running
     source: str = ""                # the submitted file, as the instructor named it
+    notes: tuple[str, ...] = ()     # for the instructor: renamed, handed in twice, same file as ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +100,7 @@ def grade_job(job: Job) -> Graded:
             error=error, flags=flags, execution=execution.as_dict() if execution else None, reproduce=reproduce,
             started=started, seconds=time.monotonic() - clock)
         notebook = execution.notebook if execution is not None and execution.started else None
-        return Graded(rec, nbformat.writes(notebook) if notebook is not None else None)
+        return Graded(rec, nbformat.writes(execute.inert(notebook)) if notebook is not None else None)
 
     if lab is None:
         return graded([], results.ERROR, job.problem or "the grader could not tell which lab this is")
@@ -108,18 +109,21 @@ def grade_job(job: Job) -> Graded:
         nb = submission.read(job.notebook, job.name)
     except SubmissionError as exc:  # the student's file is broken: zero with the reason, not an error to retry
         zeros = [evaluate.zero(q, execute.NOT_RUN, str(exc), instructor) for q in lab.questions]
-        return graded(zeros, results.GRADED, flags=[str(exc)])
+        return graded(zeros, results.GRADED, flags=[str(exc), *job.notes])
     parameters = submission.injected_parameters(lab, seed=settings.seed, time_scale=settings.time_scale)
     reproduce["parameters"] = parameters
     problems = _prepare(instructor, lab, settings, job.course_root, parameters)
+    evaluator = evaluate.shared(job.course_root, protection, settings.limits)
+    evaluator.start()
     execution = execute.execute(submission.sanitise(nb, lab), parameters, settings, job.course_root, protection)
     if not execution.started:
         return graded([], results.ERROR, execution.problem, execution=execution)
-    evaluator = evaluate.shared(job.course_root, protection, settings.limits)
     outcomes, grader_problems = evaluate.score(execution, lab, instructor, evaluator, seed=settings.seed,
-                                               parameters=parameters, data_dir=job.course_root / "data")
+                                               parameters=parameters, data_dir=job.course_root / "data",
+                                               cpu_seconds=settings.check_cpu_seconds)
     problems += grader_problems
-    return graded(outcomes, results.ERROR if problems else results.GRADED, "; ".join(problems), problems, execution)
+    return graded(outcomes, results.ERROR if problems else results.GRADED, "; ".join(problems),
+                  [*problems, *job.notes], execution)
 
 
 @functools.lru_cache(maxsize=32)
@@ -188,12 +192,12 @@ def make_jobs(submissions: Sequence[Submission], *, root: Path, settings: Settin
         labs[lab] = submission.released_lab(root, lab)
     jobs = []
     for sub in submissions:
-        data = sub.path.read_bytes()
-        sha, problem, released = _sha(data), "", None
-        chosen = lab or _detect(data, sub)
-        if chosen is None:
+        data = b"" if sub.problem else sub.path.read_bytes()
+        sha, problem, released = _sha(data), sub.problem, None
+        chosen = None if sub.problem else lab or _detect(data, sub)
+        if chosen is None and not problem:
             problem = "cannot tell which lab this notebook answers: pass --lab NN"
-        else:
+        elif chosen is not None:
             if chosen not in labs:
                 try:
                     labs[chosen] = submission.released_lab(root, chosen)
@@ -208,8 +212,46 @@ def make_jobs(submissions: Sequence[Submission], *, root: Path, settings: Settin
                     hidden.load(chosen, *modules[chosen]).validate(list(released.questions))
         source, filename = modules.get(chosen or "", ("", ""))
         jobs.append(Job(sub.student, sub.key, data, sha, released if isinstance(released, ReleasedLab) else None,
-                        source, filename, settings, root, problem, str(sub.path)))
-    return jobs
+                        source, filename, settings, root, problem, str(sub.path), (sub.note,) if sub.note else ()))
+    return _one_per_lab(_same_files(jobs), submissions)
+
+
+def _one_per_lab(jobs: list[Job], subs: Sequence[Submission]) -> list[Job]:
+    """A lab a student handed in more than once is graded once: the newest file (then the last by
+    name) counts, and the record says which others were left out."""
+    mtime = {str(sub.path): sub.path.stat().st_mtime if not sub.problem else 0.0 for sub in subs}
+    groups: dict[tuple[str, str], list[Job]] = {}
+    for job in jobs:
+        if job.lab is not None:
+            groups.setdefault((job.student, job.lab.lab), []).append(job)
+    left_out: set[int] = set()
+    chosen: dict[int, Job] = {}
+    for (student, lab), group in groups.items():
+        if len(group) < 2:
+            continue
+        counted = max(group, key=lambda j: (mtime.get(j.source, 0.0), j.source))
+        others = [j for j in group if j is not counted]
+        left_out.update(id(j) for j in others)
+        note = (f"lab {lab} was handed in {len(group)} times; {Path(counted.source).name} (the newest) counts, "
+                f"not {', '.join(Path(j.source).name for j in others)}")
+        chosen[id(counted)] = dataclasses.replace(counted, notes=(*counted.notes, note))
+    return [chosen.get(id(job), job) for job in jobs if id(job) not in left_out]
+
+
+def _same_files(jobs: list[Job]) -> list[Job]:
+    """Flag byte-identical submissions of different students (same sha256), for the instructor."""
+    owners: dict[str, set[str]] = {}
+    for job in jobs:
+        if job.notebook:
+            owners.setdefault(job.sha256, set()).add(job.student)
+    out = []
+    for job in jobs:
+        others = sorted(owners.get(job.sha256, set()) - {job.student}) if job.notebook else []
+        if others:
+            job = dataclasses.replace(job, notes=(*job.notes, f"byte-identical to the submission of "
+                                                              f"{', '.join(others)} (same sha256)"))
+        out.append(job)
+    return out
 
 
 def _detect(data: bytes, sub: Submission) -> str | None:
@@ -233,8 +275,8 @@ def grade_class(paths: Sequence[str | Path] | Sequence[Submission], *, out: str 
     """
     root = (root or config.find_root()).resolve()
     out = Path(out).resolve()
-    subs = [p for p in paths if isinstance(p, Submission)] or submission.discover([Path(p) for p in paths])
-    _refuse_duplicates(subs)
+    given = [p for p in paths if isinstance(p, Submission)]
+    subs = submission.distinct_names(given) if given else submission.discover([Path(p) for p in paths])
     instructor = Path(instructor_dir).resolve() if instructor_dir is not None else root / "instructor"
     jobs = make_jobs(subs, root=root, settings=settings, lab=lab, instructor_dir=instructor)
     records: dict[int, dict[str, Any]] = {}
@@ -262,29 +304,83 @@ def grade_class(paths: Sequence[str | Path] | Sequence[Submission], *, out: str 
 
 
 def _run(jobs: Sequence[Job], todo: Sequence[int], executor: Any, workers: int) -> Iterable[tuple[int, Graded]]:
-    """(index, result) pairs as they complete; a job that raises or whose worker dies yields an error record."""
+    """(index, result) pairs as they complete; a job that raises yields an error record, and a job
+    whose worker process dies costs that job only (see `_pooled`)."""
     for index in [i for i in todo if jobs[i].lab is None]:  # nothing to execute: answer here
         yield index, grade_job(jobs[index])
     todo = [i for i in todo if jobs[i].lab is not None]
     if not todo:
         return
-    owned = executor is None
-    if owned:
-        pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))),
-                                   mp_context=multiprocessing.get_context("spawn"))
-    else:
-        pool = executor.get_executor() if hasattr(executor, "get_executor") else executor
+    if executor is None:
+        yield from _pooled(jobs, todo, workers)
+        return
+    pool = executor.get_executor() if hasattr(executor, "get_executor") else executor
+    futures: dict[Future[Graded], int] = {pool.submit(grade_job, jobs[i]): i for i in todo}
+    for future in as_completed(futures):
+        index = futures[future]
+        try:
+            yield index, future.result()
+        except Exception as exc:  # a grader bug, or the worker died (Dask retries, then gives up on it)
+            yield index, crashed(jobs[index], exc)
+
+
+def _pooled(jobs: Sequence[Job], todo: Sequence[int], workers: int,
+            grade: Any = grade_job) -> Iterable[tuple[int, Graded]]:
+    """A process pool of `workers`. When a submission kills its worker (memory, a signal), the pool
+    breaks and every job still in it fails with it; those are then graded again each in a pool of
+    its own, `workers` at a time, so the one that kills its worker again is known, and scored alone.
+    `grade` is the worker's function (a test passes a stand-in)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    broken: list[int] = []
+    pool = _spawn_pool(min(workers, len(todo)))
     try:
-        futures: dict[Future[Graded], int] = {pool.submit(grade_job, jobs[i]): i for i in todo}
+        futures: dict[Future[Graded], int] = {pool.submit(grade, jobs[i]): i for i in todo}
         for future in as_completed(futures):
             index = futures[future]
             try:
                 yield index, future.result()
-            except Exception as exc:  # a grader bug, or the worker process died
+            except BrokenProcessPool:
+                broken.append(index)
+            except Exception as exc:  # a grader bug: this job's record says so
                 yield index, crashed(jobs[index], exc)
     finally:
-        if owned:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def alone(index: int) -> Graded:
+        solo = _spawn_pool(1)
+        try:
+            return solo.submit(grade, jobs[index]).result()
+        except BrokenProcessPool:
+            return killed(jobs[index])
+        except Exception as exc:
+            return crashed(jobs[index], exc)
+        finally:
+            solo.shutdown(wait=True, cancel_futures=True)
+
+    if broken:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(broken)))) as threads:
+            yield from zip(broken, threads.map(alone, broken))
+
+
+def _spawn_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn"))
+
+
+def killed(job: Job) -> Graded:
+    """A submission that killed the grader's worker process even when graded alone: zero for every
+    question, recorded as graded (a re-run would only kill a worker again; `--force` retries it)."""
+    assert job.lab is not None
+    instructor = _instructor(job.lab.lab, job.instructor_source, job.instructor_file)
+    detail = ("grading this notebook stopped the grader's worker process, twice (it may use more memory "
+              "than a submission may): it could not be graded")
+    zeros = [evaluate.zero(q, execute.FATAL, detail, instructor) for q in job.lab.questions]
+    return Graded(results.record(
+        student=job.student, submission=job.source or job.name, sha256=job.sha256, lab=job.lab.lab,
+        released=_released_name(job), questions=zeros, status=results.GRADED, error="",
+        flags=[detail + "; graded zero (`labkit grade --force` grades it again)", *job.notes],
+        reproduce={"grader_id": grader_id(job)}, started=results.now(), seconds=0.0), None)
 
 
 def crashed(job: Job, exc: BaseException) -> Graded:
@@ -326,15 +422,6 @@ def _write_feedback(out: Path, job: Job, rec: dict[str, Any], after_deadline: bo
     paths["markdown"].parent.mkdir(parents=True, exist_ok=True)
     paths["markdown"].write_text(feedback.markdown(rec, after_deadline=after_deadline), encoding="utf-8")
     paths["html"].write_text(feedback.html_page(rec, after_deadline=after_deadline), encoding="utf-8")
-
-
-def _refuse_duplicates(subs: Sequence[Submission]) -> None:
-    seen: dict[str, Path] = {}
-    for sub in subs:
-        key = f"{sub.student}/{submission.student_id(sub.path.stem)}"
-        if key in seen:
-            raise SubmissionError(f"{seen[key]} and {sub.path} would both be graded as {key}: rename one")
-        seen[key] = sub.path
 
 
 def _sha(data: bytes) -> str:

@@ -6,11 +6,16 @@ nothing the kernel says about *verdicts*. It reads only the CHECK_MIME outputs' 
 `context`), and decides itself:
 
 - the question's **visible check** (the public `labkit.checks` function, with its registered
-  points) is re-run in the sandboxed evaluator process, against the instructor's **trusted context**
-  when the lab's instructor module gives one (recomputed by the grader), else against the exported
-  context (then only hidden checks guard that question against forged inputs);
-- the question's **hidden checks** run here, in the grader process, comparing the answer with values
-  the grader computes independently (same seed, same simulator).
+  points) is re-run against the instructor's **trusted context** when the lab's instructor module
+  gives one (recomputed by the grader), else against the exported context (then only hidden checks
+  guard that question against forged inputs);
+- the question's **hidden checks** compare the answer with values the grader computes independently
+  (same seed, same simulator).
+
+All of them run in the sandboxed evaluator process (`labkit.grading.evaluator`), each within a
+CPU-time budget, never in the grader's own process: an answer that makes a check run for ever or
+exhaust memory costs that question, not the grader, and no other student's load can make an honest
+check run out of time.
 
 A forged output can therefore only *supply an answer*, which is what typing it in would do.
 
@@ -34,7 +39,6 @@ import json
 import os
 import pickle
 import select
-import shutil
 import struct
 import subprocess
 import sys
@@ -44,18 +48,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..checks import CHECK_MIME, Verdict, lookup
-from ..course.runner import first_line
+from ..checks import CHECK_MIME, lookup
 from . import isolation
 from .execute import OK, Execution
-from .hidden import Given, HiddenCheck, Instructor
+from .hidden import Instructor
 from .isolation import Limits, Protection
 from .submission import ReleasedLab, check_cells
 
 VISIBLE = "visible"
 HIDDEN = "hidden"
 ANSWERED, NOT_ANSWERED = "answered", "not answered"
-CHECK_SECONDS = 60.0  # one visible check's time limit in the evaluator
+CHECK_CPU_SECONDS = 60.0   # one check's (or trusted context's) CPU-time budget in the evaluator
+BACKSTOP_SECONDS = 900.0   # wall time for one question's checks: only a stuck evaluator meets it
+LIFETIME_CPU_SECONDS = 10**7  # the evaluator's RLIMIT_CPU: in effect none (budgets are per check)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,14 +126,17 @@ def answers(nb: Any) -> dict[str, Answer]:
 
 
 def score(execution: Execution, lab: ReleasedLab, instructor: Instructor, evaluator: Evaluator, *,
-          seed: int, parameters: Mapping[str, Any], data_dir: Path) -> tuple[list[QuestionOutcome], list[str]]:
-    """Every graded question's outcome, and grader problems (instructor-module errors) if any."""
+          seed: int, parameters: Mapping[str, Any], data_dir: Path,
+          cpu_seconds: float = CHECK_CPU_SECONDS) -> tuple[list[QuestionOutcome], list[str]]:
+    """Every graded question's outcome, and grader problems (instructor-module errors) if any;
+    `cpu_seconds` is each check's CPU-time budget."""
     nb = execution.notebook
     given_answers = answers(nb)
     outcomes, problems = [], []
     for question in lab.questions:
         outcome, problem = _question(question, nb, execution, given_answers.get(question), lab, instructor,
-                                     evaluator, seed=seed, parameters=parameters, data_dir=data_dir)
+                                     evaluator, seed=seed, parameters=parameters, data_dir=data_dir,
+                                     cpu_seconds=cpu_seconds)
         outcomes.append(outcome)
         problems.extend(problem)
     return outcomes, problems
@@ -136,7 +144,7 @@ def score(execution: Execution, lab: ReleasedLab, instructor: Instructor, evalua
 
 def _question(question: str, nb: Any, execution: Execution, answer: Answer | None, lab: ReleasedLab,
               instructor: Instructor, evaluator: Evaluator, *, seed: int, parameters: Mapping[str, Any],
-              data_dir: Path) -> tuple[QuestionOutcome, list[str]]:
+              data_dir: Path, cpu_seconds: float) -> tuple[QuestionOutcome, list[str]]:
     cells = check_cells(nb, question)
     source_cell = answer.cell if answer is not None else (cells[-1] if cells else None)
     run = execution.cells.get(source_cell) if source_cell is not None else None
@@ -166,21 +174,41 @@ def _question(question: str, nb: Any, execution: Execution, answer: Answer | Non
         return zero(question, NOT_ANSWERED, detail, instructor, number, seconds, flags), []
 
     exported = answer.payload.get("context") if isinstance(answer.payload.get("context"), dict) else {}
-    base = Given(question, value, exported, None, seed, dict(parameters), dict(lab.constants), data_dir)
-    problems: list[str] = []
-    trusted = None
-    if question in instructor.contexts:
-        try:
-            trusted = dict(instructor.contexts[question](base))
-        except Exception as exc:  # an instructor bug must not look like a student's mistake
-            problems.append(f"trusted context of {question} failed: {type(exc).__name__}: {first_line(str(exc))}")
-    checks = [_visible(question, value, trusted if trusted is not None else exported,
-                       "trusted" if trusted is not None else "exported", evaluator,
-                       failed=bool(problems))]
-    given = dataclasses.replace(base, trusted=trusted)
-    for hidden in instructor.checks_for(question):
-        checks.append(_hidden(hidden, value, given))
-    return QuestionOutcome(question, ANSWERED, "", number, seconds, tuple(checks), tuple(flags)), problems
+    reply = evaluator.evaluate({
+        "question": question, "answer": _plain(value), "exported": _plain(exported), "lab": lab.lab,
+        "instructor_digest": instructor.digest, "instructor_source": instructor.source,
+        "instructor_file": instructor.filename, "seed": seed, "parameters": dict(parameters),
+        "constants": dict(lab.constants), "data_dir": str(data_dir), "cpu_seconds": cpu_seconds})
+    problems = [str(p) for p in reply.get("problems", [])]
+    if "error" in reply:
+        problems.append(f"the checks of {question} could not run: {reply['error']}")
+    return QuestionOutcome(question, ANSWERED, "", number, seconds, _outcomes(question, reply, instructor),
+                           tuple(flags)), problems
+
+
+def _plain(value: Any) -> Any:
+    """An output's JSON as plain dicts and lists: unpickling nbformat's NotebookNode would make the
+    evaluator import nbformat (about a second) before its first check."""
+    return json.loads(json.dumps(value))
+
+
+def _outcomes(question: str, reply: Mapping[str, Any], instructor: Instructor) -> tuple[CheckOutcome, ...]:
+    """The evaluator's reply as check outcomes; a check it did not report failed with its reason."""
+    missing = str(reply.get("failure") or "the grader could not check this question (reported to the instructor)")
+    visible = reply.get("visible") or {"passed": False, "message": missing, "seconds": 0.0}
+    points = visible_points(question)
+    passed = bool(visible.get("passed"))
+    checks = [CheckOutcome(question, question, VISIBLE, points if passed else 0.0, points, passed,
+                           str(visible.get("message", "")), "always", "", float(visible.get("seconds", 0.0)),
+                           str(reply.get("context", "")))]
+    results = {str(item.get("id")): item for item in reply.get("hidden", []) if isinstance(item, dict)}
+    for check in instructor.checks_for(question):
+        item = results.get(check.id) or {"passed": False, "message": missing, "seconds": 0.0}
+        passed = bool(item.get("passed"))
+        checks.append(CheckOutcome(question, check.id, HIDDEN, check.points if passed else 0.0, check.points, passed,
+                                   str(item.get("message", "")), check.visibility, check.message,
+                                   float(item.get("seconds", 0.0))))
+    return tuple(checks)
 
 
 def zero(question: str, status: str, detail: str, instructor: Instructor, number: int | None = None,
@@ -199,35 +227,6 @@ def visible_points(question: str) -> float:
         return 1.0
 
 
-def _visible(question: str, answer: Any, context: Mapping[str, Any], source: str, evaluator: Evaluator,
-             *, failed: bool) -> CheckOutcome:
-    points = visible_points(question)
-    if failed:
-        verdict = {"passed": False, "message": "the grader could not check this question (reported to the "
-                                               "instructor)", "seconds": 0.0}
-    else:
-        verdict = evaluator.evaluate(question, answer, context)
-    passed = bool(verdict.get("passed"))
-    return CheckOutcome(question, question, VISIBLE, points if passed else 0.0, points, passed,
-                        str(verdict.get("message", "")), "always", "", float(verdict.get("seconds", 0.0)), source)
-
-
-def _hidden(check: HiddenCheck, answer: Any, given: Given) -> CheckOutcome:
-    start = time.perf_counter()
-    try:
-        result = check.fn(answer, given)
-        if isinstance(result, Verdict):
-            passed, message = result.passed, result.message
-        elif isinstance(result, bool) or type(result).__name__ == "bool_":
-            passed, message = bool(result), ""
-        else:
-            passed, message = False, f"the hidden check returned {type(result).__name__}, not a verdict"
-    except Exception as exc:  # an answer of the wrong shape (or an instructor bug: the record keeps the type)
-        passed, message = False, f"could not check this answer ({type(exc).__name__})"
-    return CheckOutcome(check.question, check.id, HIDDEN, check.points if passed else 0.0, check.points,
-                        passed, message, check.visibility, check.message, round(time.perf_counter() - start, 4))
-
-
 # --------------------------------------------------------------------------- the evaluator process
 
 
@@ -235,12 +234,12 @@ class Evaluator:
     """A sandboxed `labkit.grading.evaluator` process, started on first use and reused.
 
     One per grader process (a class of 200 pays for one interpreter start per worker, not 200).
-    A check that exceeds its time limit, or an evaluator that dies, fails that check and the process
-    is replaced for the next one. Not shared between threads.
+    A question whose checks outlast the backstop, or kill the evaluator (a memory limit), scores zero
+    for those checks, and the process is replaced for the next question. Not shared between threads.
     """
 
     def __init__(self, course_root: Path, protection: Protection, limits: Limits = Limits(),
-                 timeout: float = CHECK_SECONDS) -> None:
+                 timeout: float = BACKSTOP_SECONDS) -> None:
         self.course_root = course_root
         self.protection = protection
         self.limits = limits
@@ -249,23 +248,32 @@ class Evaluator:
         self._stack: contextlib.ExitStack | None = None
         self._lock = threading.Lock()
 
-    def evaluate(self, question: str, answer: Any, context: Mapping[str, Any]) -> dict[str, Any]:
+    def evaluate(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """One question's checks (see `labkit.grading.evaluator.answer`); on failure, a reply whose
+        `failure` says why every check of the question failed."""
         try:
-            request = pickle.dumps((question, answer, dict(context)))
+            data = pickle.dumps(dict(request))
         except Exception as exc:
-            return {"passed": False, "message": f"could not send this answer to the checker ({type(exc).__name__})",
-                    "seconds": 0.0}
+            return {"failure": f"could not send this answer to the checker ({type(exc).__name__})"}
         with self._lock:
-            for _ in range(2):  # a process that died since the last question is replaced once
+            for attempt in range(2):  # a process that died since the last question is replaced once
                 try:
-                    return self._ask(request)
+                    return self._ask(data)
                 except (BrokenPipeError, EOFError):
                     self.close()
+                    if attempt:  # it died on this very question: its memory limit, or worse
+                        return {"failure": "the checks of this answer stopped the checker (its memory or "
+                                           "process limit)"}
                 except TimeoutError:
                     self.close()
-                    return {"passed": False, "message": f"the check did not finish within {self.timeout:g} s",
-                            "seconds": self.timeout}
-            return {"passed": False, "message": "the checker process failed", "seconds": 0.0}
+                    return {"failure": f"the checks did not finish within {self.timeout:g} s"}
+            return {"failure": "the checker process failed"}
+
+    def start(self) -> None:
+        """Start the process now, if it is not running: a job calls this before executing the
+        notebook, so the evaluator's interpreter boots while the kernel works instead of after."""
+        with self._lock:
+            self._start()
 
     def _ask(self, request: bytes) -> dict[str, Any]:
         process = self._start()
@@ -282,12 +290,16 @@ class Evaluator:
         self.close()
         stack = contextlib.ExitStack()
         job_dir = isolation.make_job_dir("lkg-eval-")
-        stack.callback(shutil.rmtree, job_dir, ignore_errors=True)
+        stack.callback(isolation.remove_job_dir, job_dir)
         uid = stack.enter_context(isolation.own_uid(self.protection))
-        workdir = isolation.make_workdir(job_dir, "w", uid)
+        cgroups = stack.enter_context(isolation.share(self.protection, self.limits, job_dir.name))
+        workdir = isolation.make_workdir(job_dir, "w", uid, self.protection, self.limits)
         env = isolation.student_environment(os.environ, home=workdir / "home", seed=0, time_scale=0.0)
+        # Each check has its own CPU budget; a lifetime CPU limit would instead fail whichever student's
+        # check happened to run when a long class run had used it up.
+        limits = dataclasses.replace(self.limits, cpu_seconds=LIFETIME_CPU_SECONDS)
         spec = isolation.write_spec(job_dir, protection=self.protection, uid=uid, workdir=workdir,
-                                    course_root=self.course_root, env=env, limits=self.limits)
+                                    course_root=self.course_root, env=env, limits=limits, cgroups=cgroups)
         command = isolation.launcher(spec) + [sys.executable, "-I", "-m", "labkit.grading.evaluator"]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=subprocess.DEVNULL, start_new_session=True)

@@ -10,7 +10,8 @@ opposite: **a question that fails scores zero, and the rest is still graded**. S
   the interrupt is *fatal*: the notebook is executed again from the top in a fresh kernel with that
   cell skipped (at most `max_restarts` times), so later questions still run. The simulator is seeded,
   so the re-run sees the same answers;
-- a watchdog kills the kernel when the whole notebook exceeds its time budget;
+- a watchdog kills the kernel when the whole notebook exceeds its time budget, which covers every
+  attempt together (re-runs do not buy a submission more time);
 - every output passes an `OutputBudget`: long outputs are truncated, a flood is dropped, check
   outputs have their own allowance, and widget messages are ignored, so a student cannot exhaust
   the grader's memory or disk; zmq refuses any single message above the cap.
@@ -30,7 +31,6 @@ import dataclasses
 import functools
 import json
 import os
-import shutil
 import sys
 import threading
 import time
@@ -41,6 +41,7 @@ from typing import Any
 
 from .. import config
 from ..checks import CHECK_MIME
+from ..results import RECORD_MIME
 from ..course.runner import first_line
 from . import isolation
 from .isolation import Limits, Protection
@@ -81,7 +82,8 @@ class Settings:
     time_scale: float = config.DEFAULT_TIME_SCALE
     cell_timeout: float = 120.0
     start_timeout: float = 60.0
-    notebook_timeout: float = 1200.0
+    notebook_timeout: float = 1200.0       # all attempts together
+    check_cpu_seconds: float = 60.0        # each check's CPU-time budget in the evaluator
     max_restarts: int = 3
     limits: Limits = Limits()
     caps: OutputCaps = OutputCaps()
@@ -156,7 +158,7 @@ class OutputBudget:
                 return None
             self.silenced.add(cell_index)
             note = "[labkit grader: further output of this cell was dropped (output limit)]\n"
-            return {**msg, "msg_type": "stream", "content": {"name": "stderr", "text": note}}
+            return _as_stream(msg, note)
         content = self._shorten(kind, content)
         self.used += _size(content)
         return {**msg, "content": content}
@@ -197,6 +199,38 @@ class OutputBudget:
                     self.dropped += size
             content["data"] = data or {"text/plain": "[labkit grader: output too large, dropped]"}
         return content
+
+
+# What an executed notebook keeps for the instructor to open: data types that cannot run code when
+# rendered. HTML, SVG (onload=...), JavaScript, Markdown (raw HTML) and widget views are dropped.
+INERT_MIMES = frozenset({"text/plain", "image/png", "image/jpeg", "image/gif", "application/json",
+                         CHECK_MIME, RECORD_MIME})
+DROPPED_NOTE = "[labkit grader: an output that could run code when opened ({kinds}) was left out]"
+
+
+def inert(nb: Any) -> Any:
+    """`nb` with every output reduced to `INERT_MIMES` (in place); a dropped kind leaves a note."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data")
+            if not isinstance(data, dict):
+                continue
+            dropped = sorted(mime for mime in data if mime not in INERT_MIMES)
+            for mime in dropped:
+                del data[mime]
+            if dropped:
+                plain = data.get("text/plain")
+                plain = "".join(plain) if isinstance(plain, list) else plain
+                note = DROPPED_NOTE.format(kinds=", ".join(dropped))
+                data["text/plain"] = f"{plain}\n{note}" if isinstance(plain, str) and plain else note
+    return nb
+
+
+def _as_stream(msg: dict[str, Any], text: str) -> dict[str, Any]:
+    """`msg` turned into a stderr stream message: type, header and content together, as nbclient
+    reads the type from the header (a display_data header over stream content raises KeyError)."""
+    header = {**(msg.get("header") or {}), "msg_type": "stream"}
+    return {**msg, "msg_type": "stream", "header": header, "content": {"name": "stderr", "text": text}}
 
 
 def _size(content: dict[str, Any]) -> int:
@@ -290,8 +324,10 @@ def kernel_manager(command: list[str], workdir: Path, caps: OutputCaps) -> Any:
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
+    # Interrupts go as messages on the control channel: a signal to the launcher's pid would reach
+    # bubblewrap, not the kernel inside its PID namespace.
     spec = KernelSpec(argv=command + ["-f", "{connection_file}"], display_name="labkit grading",
-                      language="python", interrupt_mode="signal", env={})
+                      language="python", interrupt_mode="message", env={})
 
     class OneSpec(KernelSpecManager):
         def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
@@ -330,7 +366,8 @@ def execute(notebook: Any, parameters: Mapping[str, Any], settings: Settings, co
         for index in skipped:
             nb.cells[index].metadata["tags"].append(SKIP_TAG)
         tracker, budget = Tracker(), OutputBudget(settings.caps)
-        failure = _attempt(nb, settings, course_root, protection, tracker, budget)
+        remaining = settings.notebook_timeout - (time.monotonic() - start)
+        failure = _attempt(nb, settings, course_root, protection, tracker, budget, max(remaining, 0.001))
         if failure is None:
             break
         culprit = tracker.current  # the cell running when the kernel died or stopped answering
@@ -355,41 +392,48 @@ def execute(notebook: Any, parameters: Mapping[str, Any], settings: Settings, co
 
 
 def _attempt(nb: Any, settings: Settings, course_root: Path, protection: Protection, tracker: Tracker,
-             budget: OutputBudget) -> str | None:
-    """One execution in a fresh kernel; None when it ran to the end, else what stopped it."""
+             budget: OutputBudget, seconds: float) -> str | None:
+    """One execution in a fresh kernel, within `seconds` (what is left of the notebook's budget);
+    None when it ran to the end, else what stopped it."""
     from jupyter_core.utils import run_sync
 
     job_dir = isolation.make_job_dir()
     km = None
     try:
-        with isolation.own_uid(protection) as uid, open(job_dir / "kernel.log", "w+b") as log:
-            workdir = isolation.make_workdir(job_dir, "w", uid)
-            env = isolation.student_environment(os.environ, home=workdir / "home", seed=settings.seed,
-                                                time_scale=settings.time_scale)
-            env["JPY_PARENT_PID"] = str(os.getpid())  # ipykernel exits if the grader dies
-            spec = isolation.write_spec(job_dir, protection=protection, uid=uid, workdir=workdir,
-                                        course_root=course_root, env=env, limits=settings.limits)
-            command = isolation.launcher(spec) + [sys.executable, "-m", "ipykernel_launcher"]
-            km = kernel_manager(command, workdir, settings.caps)
-            km.write_connection_file()
-            if uid is not None:
-                os.chown(km.connection_file, uid, uid)
-            watchdog = threading.Timer(settings.notebook_timeout, _expire, (km, tracker, uid))
-            watchdog.daemon = True
-            watchdog.start()
-            try:
-                _engine_class().execute_notebook(
-                    nb, "labkit-grading", output_path=None, progress_bar=False, log_output=False,
-                    km=km, budget=budget, tracker=tracker, settings=settings, log=log, workdir=workdir)
-                return None
-            except Exception as exc:  # dead kernel, unresponsive after interrupt, failed start...
-                return _describe(exc, tracker, log)
-            finally:
-                watchdog.cancel()
-                with contextlib.suppress(Exception):
-                    run_sync(km.shutdown_kernel)(now=True)
+        with isolation.own_uid(protection) as uid, \
+                isolation.share(protection, settings.limits, job_dir.name) as cgroups:
+            workdir = isolation.make_workdir(job_dir, "w", uid, protection, settings.limits)
+            # The kernel's own output goes to a file in its size-limited working copy, not to one on
+            # the grader's disk: what it can write there is bounded.
+            with open(workdir / "kernel.log", "w+b") as log:
+                env = isolation.student_environment(os.environ, home=workdir / "home", seed=settings.seed,
+                                                    time_scale=settings.time_scale)
+                if not protection.namespaces:  # in a PID namespace, bubblewrap's --die-with-parent does it
+                    env["JPY_PARENT_PID"] = str(os.getpid())  # ipykernel exits if the grader dies
+                spec = isolation.write_spec(job_dir, protection=protection, uid=uid, workdir=workdir,
+                                            course_root=course_root, env=env, limits=settings.limits,
+                                            cgroups=cgroups)
+                command = isolation.launcher(spec) + [sys.executable, "-m", "ipykernel_launcher"]
+                km = kernel_manager(command, workdir, settings.caps)
+                km.write_connection_file()
+                if uid is not None:
+                    os.chown(km.connection_file, uid, uid)
+                watchdog = threading.Timer(seconds, _expire, (km, tracker, uid))
+                watchdog.daemon = True
+                watchdog.start()
+                try:
+                    _engine_class().execute_notebook(
+                        nb, "labkit-grading", output_path=None, progress_bar=False, log_output=False,
+                        km=km, budget=budget, tracker=tracker, settings=settings, log=log, workdir=workdir)
+                    return None
+                except Exception as exc:  # dead kernel, unresponsive after interrupt, failed start...
+                    return _describe(exc, tracker, log)
+                finally:
+                    watchdog.cancel()
+                    with contextlib.suppress(Exception):
+                        run_sync(km.shutdown_kernel)(now=True)
     finally:
-        shutil.rmtree(job_dir, ignore_errors=True)
+        isolation.remove_job_dir(job_dir)
 
 
 def _expire(km: Any, tracker: Tracker, uid: int | None) -> None:

@@ -16,10 +16,15 @@ problems) stay in the record.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
 PASS, FAIL = "✔", "✘"
+MAX_CELL_NOTES = 20  # a notebook of 30,000 failing cells gets 20 lines and a count, not 30,000
+# What lets text make a link, an image or HTML when Markdown is rendered: brackets, angle brackets and
+# entities, and the starts of bare URLs that GitHub-flavoured Markdown turns into links.
+_LINK_STARTS = re.compile(r"(?i)(://|\bwww\.)")
 
 
 def _check_line(check: Mapping[str, Any], after_deadline: bool, answered: bool) -> str:
@@ -64,7 +69,10 @@ def _sections(rec: Mapping[str, Any], after_deadline: bool) -> tuple[str, list[s
         answered = question["status"] == "answered"
         lines = [_check_line(c, after_deadline, answered) for c in checks_by_question.get(question["question"], [])]
         questions.append((heading, note, lines))
-    notes = [_cell_note(cell) for cell in rec.get("execution", {}).get("cells", [])]
+    cells = rec.get("execution", {}).get("cells", [])
+    notes = [_cell_note(cell) for cell in cells[:MAX_CELL_NOTES]]
+    if len(cells) > MAX_CELL_NOTES:
+        notes.append(f"… and {len(cells) - MAX_CELL_NOTES:,} more cells (listed in the record)")
     return title, head, questions, notes
 
 
@@ -74,15 +82,17 @@ def _cell_note(cell: Mapping[str, Any]) -> str:
 
 
 def markdown(rec: Mapping[str, Any], *, after_deadline: bool = False) -> str:
+    """The feedback as Markdown; every line built from the record is escaped (`_md`), since error
+    messages, hints and cell sources come from the submission."""
     title, head, questions, notes = _sections(rec, after_deadline)
-    lines = [f"# {title}", ""] + [f"{line}  " for line in head] + [""]
+    lines = [f"# {_md(title)}", ""] + [f"{_md(line)}  " for line in head] + [""]
     for heading, note, checks in questions:
-        lines += [f"## {heading}", ""]
+        lines += [f"## {_md(heading)}", ""]
         if note:
-            lines += [note, ""]
-        lines += [f"- {_md_escape(check)}" for check in checks] + [""]
+            lines += [_md(note), ""]
+        lines += [f"- {_md(check)}" for check in checks] + [""]
     if notes:
-        lines += ["## Cells that did not run cleanly", ""] + [f"- {_md_escape(n)}" for n in notes] + [""]
+        lines += ["## Cells that did not run cleanly", ""] + [f"- {_md(n)}" for n in notes] + [""]
     return "\n".join(lines)
 
 
@@ -111,6 +121,10 @@ def _n(value: Any) -> str:
     return f"{float(value):g}"
 
 
-def _md_escape(text: str) -> str:
-    """Student-supplied text (error messages) must not turn into Markdown links or HTML."""
-    return text.replace("<", "&lt;").replace(">", "&gt;").replace("[", "\\[").replace("]", "\\]")
+def _md(text: str) -> str:
+    """Text from a record as Markdown that renders as that text, on one line: no HTML, no link, no
+    image, no autolink, while the source stays readable as plain text."""
+    flat = " ".join(str(text).split()).replace("\\", "\\\\")
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    flat = flat.replace("[", "\\[").replace("]", "\\]")
+    return _LINK_STARTS.sub(lambda m: "\\" + m.group(1) if m.group(1) == "://" else m.group(1)[:-1] + "\\.", flat)

@@ -124,9 +124,15 @@ def gradebook(records: Sequence[Mapping[str, Any]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", *questions, "total", "max", "notes"])
     for student, row in rows.items():
-        writer.writerow([student, *(row.get(q, "") for q in questions), _number(row["total"]), _number(row["max"]),
-                         "; ".join(row["notes"])])
+        writer.writerow([_cell(student), *(row.get(q, "") for q in questions), _number(row["total"]),
+                         _number(row["max"]), _cell("; ".join(row["notes"]))])
     return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet must not run as a formula (OWASP "CSV injection"): a leading `=`, `+`, `-`,
+    `@`, tab or carriage return gets a quote in front, which spreadsheets show as text."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _number(value: float) -> str:

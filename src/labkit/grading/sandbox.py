@@ -1,140 +1,48 @@
-"""Enter the grading sandbox, then exec a command: the launcher every student kernel starts through.
+"""Enter a submission's share of the machine, then exec a command: the launcher every student process
+starts through.
 
-    python -I sandbox.py SPEC.json -- python -m ipykernel_launcher -f kernel.json
+    python -I sandbox.py SPEC.json -- COMMAND [ARG ...]
 
 Run as a script (standard library only, so it starts in milliseconds and imports nothing a student
-could have touched). It reads a JSON spec written by the grader (`labkit.grading.isolation`) and,
-as far as the spec asks and the system allows:
+could have touched). It reads a JSON spec written by the grader (`labkit.grading.isolation`), deletes
+it, and then:
 
-1. **namespaces** (root only): a private mount, network, IPC and UTS namespace. The new network
-   namespace has only a loopback interface that is down: no network at all, not even localhost.
-2. **a private root**: a fresh tmpfs with read-only bind mounts of the system folders, the Python
-   installation and the course files a student receives (never `instructor/` or `solutions/`), the
-   submission's writable working copy, and private `/tmp` and `/dev/shm`; then `chroot` into it.
-3. **resource limits**: address space, CPU seconds, file size, processes, open files, no core dumps.
-4. **an unprivileged user**: a uid of its own per execution, so nothing it starts can signal,
-   read or outlive another student's kernel, and every process it leaves is killed by uid.
+1. joins the submission's **cgroups** (memory, process count and CPU quota for everything it starts,
+   together), when the spec names them;
+2. sets the per-process **resource limits** (address space, CPU seconds, file size, processes, open
+   files, no core dumps);
+3. `exec`s the spec's argv with exactly the spec's environment: with the full sandbox that argv is
+   **bubblewrap** (namespaces: no network, a PID namespace with its own /proc, a private read-only
+   view of only the files a student receives, a size-limited /tmp) and, inside it, `setpriv`
+   dropping to the execution's own unprivileged uid, then the command.
 
-Then it `exec`s the command with exactly the spec's environment. Without root, only the limits
-apply (the grader records what was enforced). The spec file is read and deleted before anything else.
+The namespaces, mounts and the change of user are bubblewrap's and setpriv's, audited tools from the
+system's packages; this file only does what must happen before them.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import resource
 import sys
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUTS = 0x04000000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
-DEVICES = ("null", "zero", "full", "random", "urandom")
 LIMITS = {"as": resource.RLIMIT_AS, "cpu": resource.RLIMIT_CPU, "fsize": resource.RLIMIT_FSIZE,
           "nproc": resource.RLIMIT_NPROC, "nofile": resource.RLIMIT_NOFILE, "core": resource.RLIMIT_CORE}
 EXIT_SETUP = 120  # the launcher itself failed: the grader reports "could not enter the sandbox"
 
 
-class SetupError(Exception):
-    pass
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _call(name: str, *args: object) -> None:
-    if getattr(_libc, name)(*args) != 0:
-        errno = ctypes.get_errno()
-        raise SetupError(f"{name}{tuple(a.decode() if isinstance(a, bytes) else a for a in args)}: "
-                         f"{os.strerror(errno)}")
-
-
-def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = (lambda s: s.encode() if s is not None else None)
-    _call("mount", enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
-
-
-def bind(source: str, target: str, *, writable: bool = False) -> None:
-    """Bind `source` at `target` (created as a file or folder to match), read-only unless `writable`."""
-    if os.path.isdir(source):
-        os.makedirs(target, exist_ok=True)
-    else:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        open(target, "a").close()
-    mount(source, target, None, MS_BIND | MS_REC)
-    if not writable:
-        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-
-
-def private_root(spec: dict) -> str:
-    """Build the private root tmpfs and return its path (chroot into it afterwards)."""
-    root = spec["root"]
-    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here propagates to the host
-    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m")
-    for path in SYSTEM_DIRS:
-        if os.path.islink(path):
-            os.symlink(os.readlink(path), root + path)
-        elif os.path.isdir(path):
-            bind(path, root + path)
-    scratch = spec.get("scratch_bytes", 256 * 2**20)
-    for folder in ("/tmp", "/dev/shm"):
-        os.makedirs(root + folder, exist_ok=True)
-        mount("tmpfs", root + folder, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={scratch}")
-    # After the private /tmp: a course (and its .venv) cloned under /tmp stays visible, read-only.
-    for path in _outermost(spec.get("readonly", [])):
-        if os.path.exists(path):
-            bind(path, root + path)
-    os.makedirs(root + "/dev", exist_ok=True)
-    for name in DEVICES:
-        bind("/dev/" + name, f"{root}/dev/{name}", writable=True)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
-        os.symlink(target, f"{root}/dev/{name}")
-    os.makedirs(root + "/proc", exist_ok=True)
-    mount("/proc", root + "/proc", None, MS_BIND | MS_REC)
-    for path in spec.get("writable", []):  # after /tmp: the working copy usually lives under it
-        bind(path, root + path, writable=True)
-    return root
-
-
-def _outermost(paths: list[str]) -> list[str]:
-    """Paths not inside another listed path (binding the outer one already brings them)."""
-    chosen: list[str] = []
-    for path in sorted({os.path.normpath(p) for p in paths}):
-        if not any(path == c or path.startswith(c.rstrip("/") + "/") for c in chosen):
-            chosen.append(path)
-    return chosen
+def join_cgroups(paths: list[str]) -> None:
+    """Move this process (and so everything it execs and starts) into each cgroup folder."""
+    for path in paths:
+        with open(os.path.join(path, "cgroup.procs"), "w", encoding="ascii") as handle:
+            handle.write(str(os.getpid()))
 
 
 def set_limits(limits: dict) -> None:
     for name, value in limits.items():
         if value is not None:
             resource.setrlimit(LIMITS[name], (int(value), int(value) + (5 if name == "cpu" else 0)))
-
-
-def drop_privileges(uid: int, gid: int) -> None:
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-    if os.getuid() != uid or os.geteuid() != uid:
-        raise SetupError("could not drop privileges")
-
-
-def enter(spec: dict) -> None:
-    """Everything but the exec: namespaces, private root, limits, user, working folder."""
-    if spec.get("namespaces"):
-        _call("unshare", CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
-        os.chroot(private_root(spec))
-    os.chdir(spec["cwd"])
-    os.umask(0o077)
-    set_limits(spec.get("limits", {}))
-    if spec.get("uid") is not None:
-        drop_privileges(spec["uid"], spec["gid"])
 
 
 def main(argv: list[str]) -> int:
@@ -147,11 +55,15 @@ def main(argv: list[str]) -> int:
             text = handle.read()
         os.unlink(spec_path)
         spec = json.loads(text)
-        enter(spec)
-    except (OSError, SetupError, ValueError, KeyError) as exc:
+        join_cgroups(spec.get("cgroups", []))
+        set_limits(spec.get("limits", {}))
+        if spec.get("cwd"):
+            os.chdir(spec["cwd"])
+        argv = [*spec.get("wrapper", []), *command]
+    except (OSError, ValueError, KeyError) as exc:
         print(f"labkit sandbox: {exc}", file=sys.stderr)
         return EXIT_SETUP
-    os.execve(command[0], command, spec.get("env", {}))
+    os.execve(argv[0], argv, spec.get("env", {}))
     return EXIT_SETUP  # not reached
 
 

@@ -5,6 +5,10 @@ Layouts accepted by `labkit grade`:
     submissions/alice.ipynb                         student "alice" (the file's stem)
     submissions/bob/00_start_here_lab.ipynb         student "bob" (the folder), one notebook per lab
 
+Symbolic links are refused (a link could hand in the solution, a classmate's file or any file on the
+machine): each becomes an error record naming it. Two files that would be graded under one name
+(`a b.ipynb` and `a_b.ipynb`) are both graded, the second renamed with a suffix and flagged.
+
 Which lab a submission answers is read from its `labkit.check("NN.qK", ...)` calls (the most common
 lab number), else from a file name starting `NN_`; `--lab NN` overrides both. The released lab
 (`labs/NN_*_lab.ipynb`, written by `labkit build-labs`) defines the graded questions, the parameters
@@ -13,7 +17,9 @@ the grader injects and the constants hidden checks may read.
 Before execution a submission is *sanitised*: every output, execution count and metadata field it
 arrived with is dropped (only what the grader produces is graded), cell tags other than `parameters`
 are removed (a student cannot mark a cell to be skipped or to hide errors), and the parameters cell
-is re-tagged if a student removed its tag, so the grader's values are injected after it.
+is re-tagged if a student removed its tag, so the grader's values are injected after it; only a
+code cell can be the parameters cell. In the kernel `LABKIT_LOCKED=1` makes the grader's backend,
+seed and time scale win over any value the notebook passes to `labkit.configure`.
 """
 
 from __future__ import annotations
@@ -43,10 +49,13 @@ class SubmissionError(LabkitError):
 class Submission:
     student: str
     path: Path
+    stem: str = ""           # the name it is graded under (default: the file's stem, made safe)
+    problem: str = ""        # why it cannot be graded at all (a symbolic link)
+    note: str = ""           # for the instructor: why it is graded under another name
 
     @property
     def key(self) -> str:
-        return f"{self.student}/{self.path.stem}"
+        return f"{self.student}/{self.stem or student_id(self.path.stem)}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +74,10 @@ class ReleasedLab:
 
 
 def discover(paths: Sequence[str | Path]) -> list[Submission]:
-    """Submissions under `paths` (files or folders), sorted, each once; bad paths fail early."""
+    """Submissions under `paths` (files or folders), sorted, each once; bad paths fail early.
+
+    A path given here is the instructor's; inside a folder, symbolic links (files or student
+    folders) are refused with a reason, and two files graded under one name are told apart."""
     found: list[Submission] = []
     for raw in paths:
         path = Path(raw)
@@ -76,15 +88,53 @@ def discover(paths: Sequence[str | Path]) -> list[Submission]:
                 raise SubmissionError(f"not a notebook (expected a .ipynb file): {path}")
             found.append(Submission(student_id(path.stem), path.resolve()))
             continue
-        for notebook in sorted(path.glob("*.ipynb")):
-            found.append(Submission(student_id(notebook.stem), notebook.resolve()))
+        students: set[str] = set()
+        for notebook in sorted(path.glob("*.ipynb")):  # one student per file: two files, two students
+            student, n = student_id(notebook.stem), 1
+            while student in students:
+                n += 1
+                student = f"{student_id(notebook.stem)}-{n}"
+            students.add(student)
+            sub = _found(student, notebook)
+            if n > 1:
+                sub = dataclasses.replace(sub, note=f"graded as student {student}: another file's name gives "
+                                                    f"the same student id as {notebook.name}")
+            found.append(sub)
         for folder in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if folder.is_symlink():
+                found.append(_found(student_id(folder.name), folder))
+                continue
             for notebook in sorted(folder.glob("*.ipynb")):
-                found.append(Submission(student_id(folder.name), notebook.resolve()))
-    unique = list(dict.fromkeys(found))
+                found.append(_found(student_id(folder.name), notebook))
+    unique = distinct_names(list(dict.fromkeys(found)))
     if not unique:
         raise SubmissionError(f"no notebooks (*.ipynb) in {', '.join(str(p) for p in paths)}")
     return unique
+
+
+def _found(student: str, path: Path) -> Submission:
+    """A file found in a submissions folder: its absolute path (never resolved through a link)."""
+    absolute = path.absolute()
+    if path.is_symlink():
+        return Submission(student, absolute, problem=f"{path.name} is a symbolic link, not a notebook file: "
+                                                     "links are not graded (hand in the file itself)")
+    return Submission(student, absolute)
+
+
+def distinct_names(subs: list[Submission]) -> list[Submission]:
+    """Each submission under a name of its own: a second file that would collide gets `-2`, `-3`."""
+    taken: set[str] = set()
+    out = []
+    for sub in subs:
+        stem, n = student_id(sub.path.stem), 1
+        while f"{sub.student}/{stem}" in taken:
+            n += 1
+            stem = f"{student_id(sub.path.stem)}-{n}"
+        taken.add(f"{sub.student}/{stem}")
+        note = sub.note or (f"graded as {sub.student}/{stem}: another file of {sub.student} had the same name"
+                            if n > 1 else "")
+        out.append(dataclasses.replace(sub, stem=stem, note=note))
+    return out
 
 
 def student_id(name: str) -> str:
@@ -145,7 +195,7 @@ def sanitise(nb: Any, lab: ReleasedLab | None) -> Any:
     for cell in nb.cells:
         if cell.cell_type not in ("code", "markdown", "raw"):
             continue
-        tags = [t for t in cell.get("metadata", {}).get("tags", []) if t == "parameters"]
+        tags = [t for t in cell.get("metadata", {}).get("tags", []) if t == "parameters" and cell.cell_type == "code"]
         if lab is not None and lab.parameters_cell_id and cell.get("id") == lab.parameters_cell_id:
             tags = ["parameters"]
         if tags and has_parameters:

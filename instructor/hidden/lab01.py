@@ -23,8 +23,11 @@ from labkit.grading.hidden import Given, context as trusted, hidden, is_number, 
 AUDIO_KEEP = "mix_notes.md"      # the one file each episode's audio_output/ must keep (question 2)
 JSON_LIMIT = "100KB"             # JSON files larger than this must be left out (question 2)
 # How far two honest measurements of question 3's load-time saving may differ: medians of five loads
-# of the sample project saved 0.915-0.940 in four rounds beside a busy test suite (2 cores).
-LOAD_TIME_TOLERANCE = 0.1
+# of the sample project saved 0.915-0.940 in four rounds beside a busy test suite (2 cores), but a
+# kernel graded beside a classmate's once measured 0.82 while the grader measured 0.93. So the
+# band is wide: it stops a saving invented far from the truth (the hidden check ties the answer to
+# the student's own timings), and no honest student loses a point to the machine's load.
+LOAD_TIME_TOLERANCE = 0.25
 
 
 def prepare(given: Given) -> None:

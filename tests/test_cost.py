@@ -5,7 +5,8 @@ from __future__ import annotations
 import anthropic.types
 import pytest
 
-from labkit import cost
+from labkit import cost, models
+from labkit.errors import UsageError
 
 M = 1_000_000
 K100 = 100_000  # Haiku 5.5's band starts above this prompt size: its base rates need requests up to it
@@ -101,3 +102,24 @@ def test_writes_without_a_ttl_split_are_5_minute_writes() -> None:
 def test_rejects_what_is_not_usage() -> None:
     with pytest.raises(TypeError):
         cost.price(42, "claude-haiku-5-5")
+
+
+def test_a_typod_usage_key_is_an_error_not_zero_dollars() -> None:
+    with pytest.raises(UsageError, match="'input_token'"):
+        cost.price({"input_token": M, "output_tokens": 0}, "claude-haiku-5-5")
+
+
+def test_batch_results_are_priced_at_the_batch_discount_by_their_service_tier() -> None:
+    tokens = {"input_tokens": M, "output_tokens": M}
+    assert cost.price({**tokens, "service_tier": "batch"}, "claude-sonnet-5-5") == \
+        cost.price(tokens, "claude-sonnet-5-5", batch=True)
+
+
+def test_fast_mode_uses_the_published_multiplier_and_refuses_to_guess_one() -> None:
+    tokens = {"input_tokens": M, "output_tokens": M}
+    fast = models.profile("claude-opus-5").fast_mode
+    assert fast is not None and fast.price_multiplier is not None
+    assert cost.price({**tokens, "speed": "fast"}, "claude-opus-5").total == \
+        pytest.approx(cost.price(tokens, "claude-opus-5").total * fast.price_multiplier)
+    with pytest.raises(UsageError, match="no fast-mode price"):
+        cost.price({**tokens, "speed": "fast"}, "claude-opus-4-8")

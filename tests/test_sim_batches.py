@@ -67,14 +67,19 @@ def test_each_result_is_what_the_messages_endpoint_answers(api: SimAPI, api_clie
     for i in range(2):
         alone = direct.messages.create(**params(i))
         assert batched[f"req-{i}"].content == alone.content
-        assert batched[f"req-{i}"].usage == alone.usage  # ordinary usage: the discount is in pricing
+        usage = batched[f"req-{i}"].usage  # the same usage, on the batch tier, which prices the discount
+        assert usage.service_tier == "batch"
+        assert usage.model_copy(update={"service_tier": "standard"}) == alone.usage
 
 
 def test_batch_usage_is_priced_at_half(api: SimAPI, api_client: anthropic.Anthropic) -> None:
     batch = api_client.messages.batches.create(requests=requests(1))
     finish(api)
     usage = next(iter(api_client.messages.batches.results(batch.id))).result.message.usage
-    assert cost.price(usage, HAIKU, batch=True).total == pytest.approx(cost.price(usage, HAIKU).total / 2)
+    standard = usage.model_copy(update={"service_tier": "standard"})
+    assert usage.service_tier == "batch"  # so the result's own usage is priced at the batch discount
+    assert cost.price(usage, HAIKU).total == pytest.approx(cost.price(standard, HAIKU).total / 2)
+    assert cost.price(standard, HAIKU, batch=True).total == pytest.approx(cost.price(usage, HAIKU).total)
 
 
 def test_results_are_deterministic_and_in_finishing_order(api_client: anthropic.Anthropic) -> None:

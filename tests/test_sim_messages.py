@@ -112,18 +112,23 @@ def test_multi_turn_conversation_answers_the_new_turn(client):
     assert second.usage.input_tokens > first.usage.input_tokens
 
 
+# A prefill needs a model that accepts one (data/models.yaml `prefill`): Haiku 4.5 does.
+PREFILL_MODEL = "claude-haiku-4-5"
+
+
 def test_a_final_assistant_turn_is_continued(client):
     prefill = "Here are my notes on decoherence:"
-    answer = client.messages.create(model=MODEL, max_tokens=200, messages=[
+    answer = client.messages.create(model=PREFILL_MODEL, max_tokens=200, messages=[
         *ASK, {"role": "assistant", "content": prefill}])
     assert answer.content[0].text.startswith(" ") and not answer.content[0].text.startswith(prefill)
 
 
-def test_unknown_fields_and_beta_headers_are_accepted(client):
+def test_beta_headers_are_accepted_and_unknown_fields_refused(client):
     answer = client.messages.create(model=MODEL, max_tokens=50, messages=ASK, metadata={"user_id": "u-1"},
-                                    extra_body={"some_future_field": {"x": 1}},
                                     extra_headers={"anthropic-beta": "output-300k-2026-03-24"})
     assert answer.stop_reason in ("end_turn", "max_tokens")
+    with pytest.raises(anthropic.BadRequestError, match="some_future_field: Extra inputs are not permitted"):
+        client.messages.create(model=MODEL, max_tokens=50, messages=ASK, extra_body={"some_future_field": 1})
 
 
 def _filling(model: str, spare: int) -> str:
@@ -258,7 +263,8 @@ def test_the_sdk_raises_content_too_large(client):
 
 
 def test_a_final_assistant_turn_may_be_empty(client):
-    answer = client.messages.create(model=MODEL, max_tokens=30, messages=[*ASK, {"role": "assistant", "content": []}])
+    answer = client.messages.create(model=PREFILL_MODEL, max_tokens=30,
+                                    messages=[*ASK, {"role": "assistant", "content": []}])
     assert answer.content
 
 

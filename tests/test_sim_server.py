@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import urllib.error
@@ -186,3 +187,23 @@ def test_labkit_serve_command() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _serve_once(*options: str) -> str:
+    """Start `labkit serve`, ask it one question, stop it: the message's id."""
+    env = {k: v for k, v in os.environ.items() if k != "LABKIT_SEED"}
+    process = subprocess.Popen([sys.executable, "-m", "labkit.cli", "serve", "--port", "0", "--time-scale", "0",
+                                *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        process.stdout.readline()
+        url = process.stdout.readline().split("ANTHROPIC_BASE_URL=")[1].split()[0]
+        client = anthropic.Anthropic(base_url=url, api_key="sk-test", max_retries=0)
+        return client.messages.create(**HELLO).id
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_each_server_makes_its_own_ids_unless_the_seed_pins_them() -> None:
+    assert _serve_once() != _serve_once(), "two servers must not hand out the same message ids"
+    assert _serve_once("--seed", "7") == _serve_once("--seed", "7")

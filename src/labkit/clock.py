@@ -310,6 +310,10 @@ class SimClock(Clock):
         pinned = getattr(self._pinned, "at", None)
         return pinned if pinned is not None else EPOCH + self.now()
 
+    def timestamp_of(self, reading: Reading) -> float:
+        """What `timestamp()` read when `reading` was taken (a reading of this clock)."""
+        return EPOCH + reading.total
+
     @contextlib.contextmanager
     def pinned(self, instant: float) -> Iterator[None]:
         """Let this thread's `timestamp()` read `instant`: a batch request is answered at its

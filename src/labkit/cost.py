@@ -1,4 +1,5 @@
-"""Dollars from `usage`: base prices, cache write and read multipliers, long-context bands, batch discount.
+"""Dollars from `usage`: base prices, cache write and read multipliers, long-context bands, batch
+discount, fast mode.
 
 Prices come from `data/models.yaml`, each with its source; this module only does the arithmetic, so
 that a lesson's cost figure is always `usage` x published price.
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import models
+from .errors import UsageError
 
 PER_MILLION = 1_000_000
 
@@ -38,10 +40,32 @@ class Cost:
         return f"${self.total:.6f}"
 
 
+# The fields of the API's `usage` (SDK `Usage`): any other key is a typo that would be priced at $0.
+USAGE_FIELDS = frozenset({"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+                          "cache_creation", "output_tokens_details", "server_tool_use", "service_tier", "speed",
+                          "inference_geo"})
+
+
 def price(usage: Any, model: str | None = None, *, batch: bool = False) -> Cost:
-    """The cost of one response's `usage` (an SDK `Usage` or a dict) on `model`."""
+    """The cost of one response's `usage` (an SDK `Usage` or a dict) on `model`.
+
+    `batch=True`, or the `service_tier: "batch"` that batch results carry, applies the batch
+    discount; `speed: "fast"` the model's fast-mode price multiplier, and a UsageError where no
+    fast-mode price is published (pricing it as standard would be silently wrong)."""
     u = _as_dict(usage)
+    unknown = sorted(set(u) - USAGE_FIELDS)
+    if unknown:
+        raise UsageError(f"usage has unknown field(s) {', '.join(map(repr, unknown))}: expected fields of the "
+                         f"API's usage ({', '.join(sorted(USAGE_FIELDS))})")
     profile = models.profile(model)
+    batch = batch or u.get("service_tier") == "batch"
+    speed = 1.0
+    if u.get("speed") == "fast":
+        fast = profile.fast_mode
+        if fast is None or fast.price_multiplier is None:
+            raise UsageError(f"no fast-mode price is published for {profile.id} (data/models.yaml): "
+                             "this usage cannot be priced")
+        speed = fast.price_multiplier
     uncached = u.get("input_tokens") or 0
     read = u.get("cache_read_input_tokens") or 0
     written = u.get("cache_creation_input_tokens") or 0
@@ -52,7 +76,7 @@ def price(usage: Any, model: str | None = None, *, batch: bool = False) -> Cost:
     band = profile.long_context_prices
     if band and uncached + read + written > (band.threshold_tokens or 0):
         rates = band
-    scale = (profile.batch_discount if batch else 1.0) / PER_MILLION
+    scale = (profile.batch_discount if batch else 1.0) * speed / PER_MILLION
     return Cost(
         input=uncached * rates.input * scale,
         cache_write=(written_5m * profile.cache_write_5m_multiplier

@@ -1,7 +1,9 @@
-"""Model profiles (prices, latency, limits, tokenizer) read from `data/models.yaml`.
+"""Model profiles (prices, latency, limits, tokenizer, capabilities) read from `data/models.yaml`.
 
 Every figure in that file carries a source; this module only gives it types so that the simulator,
-the cost function and the lessons read one table.
+the cost function and the lessons read one table. A model is asked for by its canonical id or by one
+of its declared aliases (dated snapshot ids such as `claude-haiku-4-5-20251001`); `Catalog.get`
+resolves both to the same profile. Kept import-light: the Claude Code hook imports it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ import yaml
 
 from . import config
 from .errors import ConfigError, DataError
+
+# The vocabularies of the catalogue file, as the SDK's ModelInfo names them (reference §9.4).
+LINES = ("haiku", "sonnet", "opus", "fable", "mythos")  # types/model_line.py
+LIFECYCLES = ("active", "deprecated")  # `retired` (inference refused) is not modelled
+EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")  # types/effort_capability.py
+CONTEXT_STRATEGIES = ("clear_thinking_20251015", "clear_tool_uses_20250919", "compact_20260112")
+SERVER_TOOLS = ("code_execution", "web_search")  # types/server_tools_capability.py
+FAST_MODE_STATUSES = ("ga", "research_preview")
+CAPABILITY_FLAGS = ("batch", "citations", "code_execution", "image_input", "pdf_input", "structured_outputs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +42,34 @@ class Prices:
     input: float
     output: float
     threshold_tokens: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FastMode:
+    """`speed: "fast"` on a model (reference §7.1 "Fast mode"): output tokens per second times
+    `output_speedup`, time to first token unchanged. A research preview needs the `beta` header;
+    `price_multiplier` is None where no fast-mode price is published."""
+
+    output_speedup: float
+    status: str  # "ga" or "research_preview"
+    beta: str | None
+    price_multiplier: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    """What `GET /v1/models` reports a model supports besides thinking (whose types are the profile's
+    `thinking_modes`). Mostly ASSUMPTIONS (data/models.yaml): no per-model table is published."""
+
+    batch: bool
+    citations: bool
+    code_execution: bool  # programmatic tool calling from the code execution tool
+    image_input: bool
+    pdf_input: bool
+    structured_outputs: bool
+    context_management: tuple[str, ...]  # supported strategies, of CONTEXT_STRATEGIES
+    effort: tuple[str, ...]  # supported `output_config.effort` levels; empty: no effort
+    server_tools: tuple[str, ...]  # of SERVER_TOOLS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +92,14 @@ class ModelProfile:
     thinking_modes: tuple[str, ...]
     deprecated_thinking_modes: tuple[str, ...]
     default_effort: str | None
+    aliases: tuple[str, ...]  # other ids that name this model, e.g. a dated snapshot id
+    line: str  # of LINES
+    lifecycle: str  # of LIFECYCLES
+    deprecated_at: str | None  # dates as the sources give them, like `released`
+    retires_at: str | None
+    prefill: bool  # whether a final assistant turn is accepted (reference §1.3; an ASSUMPTION per model)
+    fast_mode: FastMode | None  # None: `speed: "fast"` is not offered
+    capabilities: Capabilities
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +129,8 @@ class BatchLimits:
 @dataclasses.dataclass(frozen=True)
 class Catalog:
     default_model: str
-    models: dict[str, ModelProfile]
+    models: dict[str, ModelProfile]  # by canonical id
+    aliases: dict[str, str]  # alias -> canonical id
     sources: dict[str, str]
     tiers: dict[str, RateLimitTier]
     default_tier: str
@@ -97,8 +145,15 @@ class Catalog:
         return self.tiers[key]
 
     def get(self, model_id: str) -> ModelProfile:
+        """A model by its canonical id or an alias; ConfigError for an id the catalogue lacks (the
+        simulator answers it with a 404 `model: <id>`).
+
+        The profile's `id` is the canonical one. Whether the real API's Message `model` field echoes
+        an alias or reports the canonical id is not documented (reference §1.4; the SDK says only that
+        a refusal fallback's `from.model` echoes "the model string the caller sent (alias or
+        canonical)"), so a response should echo the requested string rather than `profile.id`."""
         try:
-            return self.models[model_id]
+            return self.models[self.aliases.get(model_id, model_id)]
         except KeyError:
             raise ConfigError(
                 f"unknown model {model_id!r}: known models are {', '.join(self.models)}") from None
@@ -120,6 +175,7 @@ def _load(path: Path) -> Catalog:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         defaults = raw["defaults"]
         models = {mid: _profile(mid, spec, defaults) for mid, spec in raw["models"].items()}
+        aliases = _aliases(models)
         limits = raw["rate_limits"]
         tiers = {name: _tier(name, spec) for name, spec in limits["tiers"].items()}
         batches = _batches(raw["batches"])
@@ -128,9 +184,21 @@ def _load(path: Path) -> Catalog:
         raise DataError(f"model profiles not found at {path}") from None
     except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise DataError(f"malformed model profiles in {path}: {exc}") from None
-    return Catalog(default_model=defaults["model"], models=models, sources=dict(raw.get("sources", {})),
+    return Catalog(default_model=defaults["model"], models=models, aliases=aliases,
+                   sources=dict(raw.get("sources", {})),
                    tiers=tiers, default_tier=limits["default_tier"], batches=batches,
                    timeout_after_s=timeout_after_s)
+
+
+def _aliases(models: dict[str, ModelProfile]) -> dict[str, str]:
+    """alias -> canonical id; an alias naming two models, or a canonical id, is a malformed file."""
+    aliases: dict[str, str] = {}
+    for profile in models.values():
+        for alias in profile.aliases:
+            if alias in models or alias in aliases:
+                raise ValueError(f"alias {alias!r} of {profile.id} already names a model")
+            aliases[alias] = profile.id
+    return aliases
 
 
 def _tier(name: str, spec: dict) -> RateLimitTier:
@@ -162,6 +230,8 @@ def _profile(model_id: str, spec: dict, defaults: dict) -> ModelProfile:
 
     long = spec.get("long_context_prices")
     thinking = spec["thinking"]
+    lifecycle = spec.get("lifecycle", {"stage": "active"})
+    fast = spec.get("fast_mode")
     return ModelProfile(
         id=model_id,
         display_name=spec["display_name"],
@@ -187,4 +257,39 @@ def _profile(model_id: str, spec: dict, defaults: dict) -> ModelProfile:
         thinking_modes=tuple(thinking["modes"]),
         deprecated_thinking_modes=tuple(thinking.get("deprecated", ())),
         default_effort=thinking.get("default_effort"),
+        aliases=tuple(spec.get("aliases", {}).get("ids", ())),
+        line=_one_of(spec["line"], LINES, "line"),
+        lifecycle=_one_of(lifecycle["stage"], LIFECYCLES, "lifecycle"),
+        deprecated_at=_date(lifecycle.get("deprecated_at")),
+        retires_at=_date(lifecycle.get("retires_at")),
+        prefill=bool(pick("prefill")["value"]),
+        fast_mode=(FastMode(output_speedup=float(fast["output_speedup"]),
+                            status=_one_of(fast["status"], FAST_MODE_STATUSES, "fast_mode.status"),
+                            beta=fast.get("beta"),
+                            price_multiplier=None if fast.get("price_multiplier") is None
+                            else float(fast["price_multiplier"]))
+                   if fast else None),
+        capabilities=_capabilities({**defaults["capabilities"], **spec.get("capabilities", {})}),
     )
+
+
+def _capabilities(spec: dict) -> Capabilities:
+    def names(key: str, known: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_one_of(name, known, f"capabilities.{key}") for name in spec[key])
+
+    return Capabilities(
+        **{flag: bool(spec[flag]) for flag in CAPABILITY_FLAGS},
+        context_management=names("context_management", CONTEXT_STRATEGIES),
+        effort=names("effort", EFFORT_LEVELS),
+        server_tools=names("server_tools", SERVER_TOOLS),
+    )
+
+
+def _one_of(value: str, known: tuple[str, ...], field: str) -> str:
+    if value not in known:
+        raise ValueError(f"{field} {value!r} is not one of {', '.join(known)}")
+    return value
+
+
+def _date(value: str | None) -> str | None:
+    return None if value is None else str(value)

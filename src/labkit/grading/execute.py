@@ -41,8 +41,8 @@ from typing import Any
 
 from .. import config
 from ..checks import CHECK_MIME
-from ..results import RECORD_MIME
 from ..course.runner import first_line
+from ..results import RECORD_MIME
 from . import isolation
 from .isolation import Limits, Protection
 

@@ -20,8 +20,10 @@ from ..errors import ConfigError
 from . import batches, content, endpoints, messages, validation
 from .batches import BatchStore
 from .caching import PromptCache
+from .diagnosis import Fingerprints
 from .faults import Faults
 from .limits import OrganisationLimits
+from .script import Script, Session
 from .wire import APIError, SimRequest, SimResponse, error_response, make_id
 
 Handler = Callable[["SimAPI", SimRequest, re.Match[str], str], SimResponse]
@@ -38,13 +40,19 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
 
 class SimAPI:
     def __init__(self, seed: int, data_dir: Path, *, clock: SimClock | None = None, tier: str | None = None,
-                 min_cacheable_tokens: int | None = None, require_key: bool = True) -> None:
+                 min_cacheable_tokens: int | None = None, require_key: bool = True,
+                 script: Script | None = None, id_salt: str = "") -> None:
         """`clock`: the simulated clock its callers wait on (default: a new one, unpaced); `tier`:
         the rate-limit tier from data/models.yaml (None: its default, generous enough that lessons
         never meet a 429); `min_cacheable_tokens`: one minimum cacheable prefix for every model
         instead of each model's figure; `require_key`: answer 401 to a request without an
-        `x-api-key` or `Authorization: Bearer` key, as the real API does."""
+        `x-api-key` or `Authorization: Bearer` key, as the real API does; `script`: a session script
+        (`labkit serve --script`) whose matching turns answer Messages requests, played from its
+        first turn by this simulator; `id_salt`: mixed into every id, so that two servers with the
+        same seed do not hand out the same ids (`labkit serve` passes a random one unless `--seed`
+        is given); empty, ids depend only on the seed and the requests."""
         self.seed = seed
+        self.id_salt = id_salt
         self.data_dir = data_dir
         self.require_key = require_key
         self.clock = clock if clock is not None else SimClock()
@@ -55,6 +63,8 @@ class SimAPI:
         self.limits = OrganisationLimits(self.catalog, tier)
         self.faults = Faults(seed, self.catalog.timeout_after_s)
         self.batches = BatchStore(self.catalog.batches)
+        self.fingerprints = Fingerprints()
+        self.script = Session(script) if script is not None else None
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
         self._requests = 0
@@ -64,6 +74,11 @@ class SimAPI:
             return self.catalog.get(model)
         except ConfigError:
             raise APIError(404, f"model: {model}") from None
+
+    def new_id(self, prefix: str, *parts: Any) -> str:
+        """An id shaped like the API's (`wire.make_id`) from the seed, the salt and `parts`."""
+        salt = (self.id_salt,) if self.id_salt else ()
+        return make_id(prefix, *salt, self.seed, *parts)
 
     def occurrence(self, key: Any) -> int:
         """How many times an identical request has been seen (for distinct, deterministic ids)."""
@@ -76,7 +91,7 @@ class SimAPI:
         """Answer one request, turning any API error into the API's error response."""
         with self._lock:
             self._requests += 1
-            request_id = make_id("req", self.seed, self._requests)
+            request_id = self.new_id("req", self._requests)
         try:
             validation.check_request(request, self.require_key)
             fault = self.faults.before(request)

@@ -15,8 +15,8 @@ How the simulated service works through a batch (figures in `data/models.yaml`, 
 - Results come as JSON Lines from the absolute `results_url` on the host the client called, in the
   order requests finished (canceled and expired ones last, in request order): deterministic, and,
   as on the real API, not the request order.
-- Usage in results is ordinary usage: the 50% batch discount is applied when pricing
-  (`labkit.cost.price(usage, batch=True)`).
+- Usage in results says `service_tier: "batch"`, as the API's does, and `labkit.cost.price` applies
+  the 50% batch discount to it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..models import BatchLimits
 from . import messages
-from .wire import APIError, SimRequest, SimResponse, error_response, invalid, make_id, rfc3339
+from .wire import (
+    APIError,
+    SimRequest,
+    SimResponse,
+    error_response,
+    invalid,
+    rfc3339,
+)
 
 if TYPE_CHECKING:
     from .api import SimAPI
@@ -170,7 +177,7 @@ class BatchStore:
             now = api.clock.timestamp()
             self._check_queue(api, len(items), now)
             self._created += 1
-            batch = Batch(id=make_id("msgbatch", api.seed, self._created), created_at=now, items=items,
+            batch = Batch(id=api.new_id("msgbatch", self._created), created_at=now, items=items,
                           headers={k: headers[k] for k in KEPT_HEADERS if k in headers},
                           limits=self.limits)
             self._batches[batch.id] = batch
@@ -212,7 +219,7 @@ class BatchStore:
 def _run(api: SimAPI, batch: Batch, index: int, start: float) -> tuple[dict[str, Any], float]:
     """Answer one batch request through the Messages endpoint at its start time: (result, latency)."""
     item = batch.items[index]
-    request_id = make_id("req", api.seed, batch.id, index)
+    request_id = api.new_id("req", batch.id, index)
     try:
         if isinstance(item.params, Mapping) and item.params.get("stream"):
             raise invalid("stream: batch requests cannot be streamed")
@@ -222,7 +229,9 @@ def _run(api: SimAPI, batch: Batch, index: int, start: float) -> tuple[dict[str,
             response = messages.create(api, item.params, batch.headers, request_id)
     except APIError as error:
         return {"type": "errored", "error": error_response(error, request_id).body}, 0.0
-    return {"type": "succeeded", "message": response.body}, response.latency
+    message = response.body
+    message["usage"]["service_tier"] = "batch"  # what the API reports, and what prices the discount
+    return {"type": "succeeded", "message": message}, response.latency
 
 
 # --- endpoints -------------------------------------------------------------------------------------

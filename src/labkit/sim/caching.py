@@ -25,9 +25,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from .. import tokens
 from ..models import ModelProfile
-from .counting import request_tokens, text_tokens
+from . import counting
 from .wire import invalid
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
@@ -224,7 +223,7 @@ class _PrefixCounts:
         self.params = params
         self.blocks = blocks
         self.ratio = ratio
-        self.total = request_tokens(params, ratio)
+        self.total = counting.request_tokens(params, ratio)
 
     def at(self, position: int) -> int:
         block = self.blocks[position]
@@ -237,20 +236,19 @@ class _PrefixCounts:
 
     def _tools(self, upto: int | None) -> int:
         tools = list(self.params.get("tools") or ())[:upto]
-        return sum(text_tokens(json.dumps(t, sort_keys=True, default=str), self.ratio) for t in tools)
+        return counting.tools_tokens({**self.params, "tools": tools}, self.ratio)
 
     def _system(self, upto: int | None) -> int:
         system = self.params.get("system")
         if not system:
             return 0
-        part = system if isinstance(system, str) else system[:upto]
-        return text_tokens(tokens.content_text(part), self.ratio) + tokens.MESSAGE_OVERHEAD
+        return counting.content_tokens(system if isinstance(system, str) else system[:upto], self.ratio)
 
     def _messages(self, message: int, parts: int) -> int:
         messages = self.params.get("messages") or ()
-        count = sum(self._content(m.get("content", "")) for m in messages[:message])
+        current = counting.current_turn(messages)
+        count = sum(counting.content_tokens(m.get("content", ""), self.ratio, strip_thinking=i < current)
+                    for i, m in enumerate(messages[:message]))
         body = messages[message].get("content", "")
-        return count + self._content(body if isinstance(body, str) else body[:parts])
-
-    def _content(self, content: Any) -> int:
-        return text_tokens(tokens.content_text(content), self.ratio) + tokens.MESSAGE_OVERHEAD
+        return count + counting.content_tokens(body if isinstance(body, str) else body[:parts], self.ratio,
+                                               strip_thinking=message < current)

@@ -13,6 +13,9 @@ The model of an answer (docs/simulator.md, "Content" and "Quality", says the sam
 The answer depends on the concepts named, the kind, the turn and the thinking settings, not on the
 prompt's wording: a terse prompt that names the same concepts gets the same answer, hence the same
 quality (`labkit.quality` scores it).
+- *Structured output*: when the request asks for JSON (`output_config.format`), the answer is a value
+  built from the schema (`structured`), its strings holding the answer text or, for a `title`, a
+  short title of what the user wrote (`title`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import random
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -44,6 +48,9 @@ BRIEF = re.compile(r"\bone (sentence|line|word)\b|\bbriefly\b|\bin short\b")
 ANY_KIND = re.compile("|".join(p.pattern for p in (BRIEF, *(p for _, p in KIND_PATTERNS))))
 WORDS = re.compile(r"\b(\d{1,5})\s+words?\b")
 TOKENS_PER_WORD = 1.3
+# The Claude Code CLI's title request wraps what it titles in <session> tags and asks for 3-7 words.
+SESSION = re.compile(r"<session>(.*?)</session>", re.DOTALL)
+TITLE_WORDS = 7
 
 # Drift without thinking, by the number of concepts the prompt names (the last figure holds for more).
 # ASSUMPTION, chosen so that without thinking one concept keeps ~94% of sentences on topic and two to
@@ -177,6 +184,88 @@ def words_asked(instruction: str) -> int | None:
     """The N of "in N words", if the instruction asks for a length."""
     asked = WORDS.search(instruction.lower())
     return int(asked.group(1)) if asked else None
+
+
+def title(instruction: str) -> str:
+    """A short title for what the user wrote (inside <session> tags when there are some): its first
+    sentence, at most `TITLE_WORDS` words, without end punctuation, with a capital first letter."""
+    inside = SESSION.search(instruction)
+    source = (inside.group(1) if inside else instruction).strip()
+    first = re.split(r"(?<=[.!?])\s+|\n", source, maxsplit=1)[0]
+    text = " ".join(first.split()[:TITLE_WORDS]).strip(" .!?:;,")
+    return text[:1].upper() + text[1:] if text else "New session"
+
+
+def structured(schema: dict, text: str, title_text: str) -> Any:
+    """A JSON value valid against `schema` (structured outputs), built from it alone: `const`, else
+    the first `enum` value, else `default`; the first non-null `anyOf`/`oneOf` branch, `allOf` merged,
+    local `$ref`s followed; objects with their required properties; arrays of `minItems` items (at
+    least one where allowed); numbers at their lower bound (0 without one) within the upper one;
+    `true`; strings holding `text`, or `title_text` for a property named `title`, fitted to
+    `minLength`/`maxLength`. Not handled: `pattern`, `format`, `uniqueItems` of more than one item."""
+    return _conform(schema, schema, "", text, title_text)
+
+
+def _conform(schema: Any, root: dict, key: str, text: str, title_text: str) -> Any:
+    schema = _resolved(schema if isinstance(schema, dict) else {}, root)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
+    for combination in ("anyOf", "oneOf"):
+        options = [_resolved(o, root) for o in schema.get(combination) or () if isinstance(o, dict)]
+        if options:
+            chosen = next((o for o in options if o.get("type") != "null"), options[0])
+            rest = {k: v for k, v in schema.items() if k != combination}
+            return _conform({**rest, **chosen}, root, key, text, title_text)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {name: _conform(props.get(name) or {}, root, name, text, title_text)
+                for name in schema.get("required") or ()}
+    if kind == "array":
+        count = schema.get("minItems", 0) or (1 if schema.get("maxItems", 1) >= 1 else 0)
+        return [_conform(schema.get("items") or {}, root, key, text, title_text) for _ in range(count)]
+    if kind in ("integer", "number"):
+        return _bounded(schema, kind)
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    value = title_text if key == "title" else text
+    value = value[:schema["maxLength"]] if "maxLength" in schema else value
+    return value.ljust(schema.get("minLength", 0), ".")
+
+
+def _resolved(schema: dict, root: dict) -> dict:
+    """`schema` with a local `$ref` (#/$defs/..., #/definitions/...) followed and `allOf` merged."""
+    while isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
+        target: Any = root
+        for part in schema["$ref"][2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        schema = {**{k: v for k, v in schema.items() if k != "$ref"}, **target}
+    for part in schema.get("allOf") or ():
+        part = _resolved(part, root) if isinstance(part, dict) else {}
+        merged = {**schema.get("properties", {}), **part.get("properties", {})}
+        required = list(dict.fromkeys([*schema.get("required", ()), *part.get("required", ())]))
+        schema = {**part, **{k: v for k, v in schema.items() if k != "allOf"},
+                  "properties": merged, "required": required}
+    return schema
+
+
+def _bounded(schema: dict, kind: str) -> int | float:
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    value: float = 0 if low is None else low + (1 if "minimum" not in schema else 0)
+    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    if high is not None and value > high - (0 if "maximum" in schema else 1):
+        value = high - (0 if "maximum" in schema else 1)
+    return math.ceil(value) if kind == "integer" else float(value)
 
 
 def target_length(kind: str, words: int | None, rng: random.Random) -> int:

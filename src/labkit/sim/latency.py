@@ -1,7 +1,7 @@
 """How long the real API would take: time to first token, then output at the model's pace.
 
     ttft  = profile TTFT + uncached input / prefill rate + cached input / (prefill rate x speed-up)
-    total = ttft + output tokens / output tokens per second
+    total = ttft + output tokens / (output tokens per second x fast-mode speed-up)
 
 Output tokens include thinking tokens, which the model generates at its output speed before any
 text: thinking lengthens a response (and delays its first text) in proportion to what it thinks.
@@ -35,14 +35,15 @@ class Timeline:
 
 
 def timeline(profile: ModelProfile, uncached_tokens: int, cached_tokens: int, output_tokens: int,
-             digest: str) -> Timeline:
-    """The modelled timeline of one response; `digest` (hex, 16+ characters) identifies the request."""
+             digest: str, *, output_speedup: float = 1.0) -> Timeline:
+    """The modelled timeline of one response; `digest` (hex, 16+ characters) identifies the request;
+    `output_speedup`: fast mode's gain, on output only ("the gain is in OTPS, not TTFT")."""
     lat = profile.latency
     prefill = uncached_tokens / lat.prefill_tokens_per_s
     prefill += cached_tokens / (lat.prefill_tokens_per_s * profile.cached_prefill_speedup)
     first, second = _jitter(digest)
     ttft = (lat.ttft_s + prefill) * first
-    return Timeline(ttft=ttft, total=ttft + output_tokens / lat.output_tokens_per_s * second)
+    return Timeline(ttft=ttft, total=ttft + output_tokens / (lat.output_tokens_per_s * output_speedup) * second)
 
 
 def _jitter(digest: str) -> tuple[float, float]:

@@ -2,13 +2,18 @@
 
 How an answer is made (docs/simulator.md tells lessons the same):
 1. *Subject*: the corpus concepts named anywhere in the prompt (system and every turn, tool results
-   included) and the kind of answer the latest user instruction asks for.
+   included) and the kind of answer the user's own latest words ask for (`tools.read_turn`: harness
+   blocks and `role: "system"` messages are context, never the instruction); after tool results,
+   a brief report unless another kind is asked for.
 2. *Plan*: one generator seeded by the seed, model, concepts, kind, "N words", turn number and tool
    results, never by the wording, so a terse prompt naming the same concepts gets the same answer.
    A second generator, seeded by the plan and the thinking settings, decides how long the model thinks.
-3. *Blocks*: thinking first; then either tool calls (`tools.calls`: with `auto`, a short sentence
-   before them) or text: a lead-in quoting any tool results, then the composed answer (continuing a
-   final assistant turn when there is one).
+3. *Blocks*: thinking first; then either tool calls (`tools.calls`: the next step of the
+   instruction; with `auto`, a short sentence before them) or text: a report of the tool results
+   since the instruction, then the composed answer (after results only when the conversation names
+   a concept; continuing a final assistant turn when there is one), or, with `output_config.format`,
+   a JSON value valid against its schema (`content.structured`). A simulator given a session
+   script (`SimAPI(script=...)`) replies with its matching turn instead.
 4. *Cut*: stop sequences end the text; `max_tokens` (or what is left of the context window) is spent
    in block order, thinking first; a tool call that does not fit is dropped.
 5. *Usage and time*: `output_tokens` counts thinking and visible tokens (at least 1, 0 for a
@@ -21,13 +26,14 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..models import ModelProfile
-from . import content, counting, latency, streaming, thinking, tools, validation
+from . import content, counting, edits, latency, streaming, thinking, tools, validation
 from .caching import CacheUsage
 from .content import Concept, Corpus, Count
-from .wire import SimRequest, SimResponse, invalid, make_id
+from .wire import APIError, SimRequest, SimResponse, invalid, make_id
 
 if TYPE_CHECKING:
     from .api import SimAPI
@@ -54,10 +60,13 @@ def handle(api: SimAPI, request: SimRequest, match: re.Match[str], request_id: s
 def create(api: SimAPI, params: Any, headers: dict[str, str], request_id: str) -> SimResponse:
     """Answer one Messages request body (also used for each request of a batch)."""
     version = headers.get("anthropic-version", validation.LATEST)
-    validation.check_body(params, version)
+    validation.check_body(params, version, betas=validation.betas(headers))
     tools.check(params)
     profile = api.profile(params["model"])
+    validation.check_prefill(params, profile)
+    speedup = _fast_mode(params, profile, validation.betas(headers))
     think = thinking.resolve(params, profile)
+    params, managed = edits.apply(params, lambda request: counting.request_tokens(request, profile.tokenizer_ratio))
     input_tokens = _check_size(params, profile)
     digest = _digest(api.seed, params)
     now = api.clock.timestamp()
@@ -65,12 +74,18 @@ def create(api: SimAPI, params: Any, headers: dict[str, str], request_id: str) -
     uncached = input_tokens - cached.read - cached.written
     limit_headers = api.limits.admit(profile, uncached + cached.written, params["max_tokens"], now)
     limit = min(params["max_tokens"], profile.context_window - input_tokens)
-    message_id = make_id("msg", api.seed, digest, api.occurrence(digest))
-    reply = answer(api.corpus, profile, params, think, api.seed, limit, message_id)
+    message_id = api.new_id("msg", digest, api.occurrence(digest))
+    reply = _scripted(api, profile, params, limit, message_id, now) or answer(
+        api.corpus, profile, params, think, api.seed, limit, message_id)
     if limit < params["max_tokens"] and reply.stop_reason == "max_tokens":
         reply = dataclasses.replace(reply, stop_reason="model_context_window_exceeded")
-    message = _message(message_id, profile, reply, cached, uncached)
-    timeline = latency.timeline(profile, input_tokens - cached.read, cached.read, reply.output_tokens, digest)
+    message = _message(message_id, profile, reply, cached, uncached, params.get("speed", "standard"))
+    if managed is not None:
+        message["context_management"] = managed
+    message["diagnostics"] = api.fingerprints.diagnose(params)
+    api.fingerprints.remember(message_id, params, input_tokens)
+    timeline = latency.timeline(profile, input_tokens - cached.read, cached.read, reply.output_tokens, digest,
+                                output_speedup=speedup)
     # OTPM is estimated from max_tokens at the start and corrected when the answer ends (reference §8).
     api.limits.settle(profile, params["max_tokens"], reply.output_tokens, now + timeline.total)
     headers_out = {"request-id": request_id, **limit_headers}
@@ -80,6 +95,44 @@ def create(api: SimAPI, params: Any, headers: dict[str, str], request_id: str) -
                            events=streaming.events(message, timeline))
     headers_out["content-type"] = "application/json"
     return SimResponse(status=200, body=message, headers=headers_out, latency=timeline.total)
+
+
+def _fast_mode(params: dict, profile: ModelProfile, betas: frozenset[str]) -> float:
+    """The output speed-up `speed` asks for (1.0: standard). Fast mode is offered on some models
+    only, in research preview under its beta header (reference §7.1)."""
+    speed = params.get("speed", "standard")
+    if speed not in ("standard", "fast"):
+        raise invalid("speed: Input should be 'standard' or 'fast'")
+    if speed == "standard":
+        return 1.0
+    fast = profile.fast_mode
+    if fast is None:
+        raise invalid(f"speed: fast mode is not available for {profile.id}")
+    if fast.beta is not None and fast.beta not in betas:
+        raise invalid(f"speed: fast mode on {profile.id} is a research preview: send the "
+                      f"`anthropic-beta: {fast.beta}` header")
+    return fast.output_speedup
+
+
+def _scripted(api: SimAPI, profile: ModelProfile, params: dict, limit: int, message_id: str,
+              now: float) -> Reply | None:
+    """The reply of a scripted session's matching turn, if the simulator plays a script and a
+    turn matches; an unmatched request under `fallback: error` is a 400,
+    which gives back its output-token reservation."""
+    if api.script is None:
+        return None
+    try:
+        turn = api.script.reply(params)
+    except APIError:
+        api.limits.settle(profile, params["max_tokens"], 0, now)
+        raise
+    if turn is None:
+        return None
+    if params["max_tokens"] == 0:
+        return Reply([], "max_tokens", None, 0, 0)
+    blocks: list[Any] = [_Text([turn.text], " ")] if turn.text else []
+    return _fit([*blocks, *_uses(turn.calls, message_id)], 0, limit, params.get("stop_sequences") or (),
+                lambda text: counting.text_tokens(text, profile.tokenizer_ratio))
 
 
 def _check_size(params: dict, profile: ModelProfile) -> int:
@@ -112,34 +165,52 @@ def answer(corpus: Corpus, profile: ModelProfile, params: dict, think: thinking.
         blocks.append({"type": "thinking", "thinking": "" if think.display == "omitted" else shown,
                        "signature": thinking.signature(subject.key, thinking_tokens, shown)})
     prefill = params["messages"][-1] if params["messages"][-1]["role"] == "assistant" else None
-    made = [] if prefill or not params.get("tools") else tools.calls(
-        params, subject.instruction, corpus.match(subject.instruction), bool(subject.answered))
+    made = [] if prefill or not params.get("tools") else tools.calls(params, subject.turn, corpus.match)
     if made:
         blocks += _tool_blocks(params, made, message_id)
     else:
-        blocks.append(_text_block(corpus, subject, thinking_tokens, ratio, limit, prefill))
+        blocks.append(_text_block(corpus, subject, thinking_tokens, ratio, limit, prefill, _json_schema(params)))
     return _fit(blocks, thinking_tokens, limit, params.get("stop_sequences") or (), count)
+
+
+def _json_schema(params: dict) -> dict | None:
+    """The schema a structured-output request asks the text to follow (`output_config.format`)."""
+    wanted = (params.get("output_config") or {}).get("format") or {}
+    schema = wanted.get("schema") if isinstance(wanted, dict) and wanted.get("type") == "json_schema" else None
+    return schema if isinstance(schema, dict) else None
 
 
 def _tool_blocks(params: dict, made: list[tools.Call], message_id: str) -> list[Any]:
     """The calls, after a short sentence when the model chose to call (`auto`), alone when forced."""
-    calls = [{"type": "tool_use", "id": make_id("toolu", message_id, i), "name": call.name, "input": call.input}
-             for i, call in enumerate(made)]
+    calls = _uses(made, message_id)
     if (params.get("tool_choice") or {}).get("type", "auto") == "auto":
         return [_Text([tools.preamble(made)], " "), *calls]
     return calls
 
 
+def _uses(made: Sequence[tools.Call], message_id: str) -> list[dict[str, Any]]:
+    """tool_use blocks for the calls, with ids unique per response."""
+    return [{"type": "tool_use", "id": make_id("toolu", message_id, i), "name": call.name, "input": call.input}
+            for i, call in enumerate(made)]
+
+
 def _text_block(corpus: Corpus, subject: Subject, thinking_tokens: int, ratio: float, limit: int,
-                prefill: dict | None) -> _Text:
-    """The text answer: any tool results quoted first, then the planned answer, drifting less the
-    deeper the model thought."""
+                prefill: dict | None, schema: dict | None) -> _Text:
+    """The text answer: a report of the tool results first, then the planned answer (after results,
+    only if a concept is named: a bare report otherwise), drifting less the deeper the model thought;
+    a JSON value built from `schema` and that text when the request asks for structured output."""
     named = len(subject.concepts)
     drift = content.drift_rate(named, thinking.depth(thinking_tokens, named))
-    pieces = [tools.lead_in(subject.answered)] if subject.answered else []
-    pieces += content.draft(corpus, repr(subject.key), subject.kind, subject.concepts, subject.words, drift,
-                            ratio, limit)
-    return _Text(_continue(prefill, pieces), content.joiner(subject.kind))
+    answered = subject.turn.results
+    pieces = [tools.lead_in(answered)] if answered else []
+    if not answered or named:
+        pieces += content.draft(corpus, repr(subject.key), subject.kind, subject.concepts, subject.words,
+                                drift, ratio, limit)
+    joiner = content.joiner(subject.kind)
+    if schema is not None and prefill is None:
+        value = content.structured(schema, joiner.join(pieces), content.title(subject.turn.instruction))
+        return _Text([json.dumps(value, ensure_ascii=False)], " ")
+    return _Text(_continue(prefill, pieces), joiner)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,25 +218,25 @@ class Subject:
     """What a prompt is about and asks for, read before anything is generated. `key` holds all the
     answer depends on (and nothing of the wording): it seeds the plan."""
 
-    instruction: str
+    turn: tools.Turn
     concepts: tuple[Concept, ...]
     kind: str
     words: int | None
-    answered: list[tools.Result]
     key: tuple
 
 
 def _subject(corpus: Corpus, profile: ModelProfile, params: dict, seed: int) -> Subject:
     messages = params["messages"]
-    instruction = _instruction(messages)
+    turn = tools.read_turn(messages)
     context = "\n".join([_text(params.get("system") or ""), *(_text(m["content"]) for m in messages)])
     concepts = tuple(corpus.match(context))
-    kind = content.answer_kind(instruction)
-    answered = tools.results(messages)
-    words = content.words_asked(instruction)
+    kind = content.answer_kind(turn.instruction)
+    if turn.results and kind == "research":
+        kind = "brief"  # after tool calls the model reports briefly, unless asked for another kind
+    words = content.words_asked(turn.instruction)
     key = (seed, profile.id, tuple(c.id for c in concepts), kind, words, len(messages),
-           tuple((r.name, r.text, r.is_error) for r in answered))
-    return Subject(instruction, concepts, kind, words, answered, key)
+           tuple((r.name, r.text, r.is_error) for r in turn.results))
+    return Subject(turn, concepts, kind, words, key)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,20 +246,6 @@ class _Text:
 
     pieces: list[str]
     joiner: str
-
-
-def _instruction(messages: list[dict]) -> str:
-    """The user's latest own words (text blocks only: a turn of bare tool results has none)."""
-    for message in reversed(messages):
-        if message["role"] != "user":
-            continue
-        body = message["content"]
-        if isinstance(body, str):
-            return body
-        text = "\n".join(b["text"] for b in body if b.get("type") == "text")
-        if text:
-            return text
-    return ""
 
 
 def _text(body: Any) -> str:
@@ -297,7 +354,7 @@ def _space_after(text: str, position: int) -> int | None:
 
 
 def _message(message_id: str, profile: ModelProfile, reply: Reply, cached: CacheUsage,
-             uncached: int) -> dict[str, Any]:
+             uncached: int, speed: str) -> dict[str, Any]:
     usage = {
         "input_tokens": uncached,
         "output_tokens": reply.output_tokens,
@@ -308,11 +365,11 @@ def _message(message_id: str, profile: ModelProfile, reply: Reply, cached: Cache
         "output_tokens_details": {"thinking_tokens": reply.thinking_tokens},
         "server_tool_use": None,
         "service_tier": "standard",
-        "speed": "standard",
+        "speed": speed,
     }
     return {"id": message_id, "type": "message", "role": "assistant", "model": profile.id,
             "content": reply.content, "stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence,
-            "stop_details": None, "container": None, "usage": usage}
+            "stop_details": None, "container": None, "diagnostics": None, "usage": usage}
 
 
 def _digest(seed: int, params: dict) -> str:

@@ -13,9 +13,9 @@ served: the simulator is a teaching tool, not a service for a network.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import ipaddress
 import socket
-import email.utils
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -69,6 +69,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def do_HEAD(self) -> None:  # noqa: N802 (http.server's naming)
+        """A reachability probe (the Claude Code CLI sends `HEAD /` before its first request): 200 and
+        no body, on any path, without touching the simulator (no request is counted or limited)."""
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _answer(self) -> None:
         length = int(self.headers.get("content-length") or 0)

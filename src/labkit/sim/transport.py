@@ -51,7 +51,9 @@ class SimTransport(httpx2.BaseTransport):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         clock = self.api.clock
         arrived = clock.read()
-        answer = self.api.handle(_to_sim(request, request.read()))
+        body = request.read()
+        with clock.pinned(clock.timestamp_of(arrived)):  # the simulator answers as of the arrival
+            answer = self.api.handle(_to_sim(request, body))
         if answer.events is not None:
             return httpx2.Response(answer.status, headers=answer.headers,
                                    stream=_SyncEvents(answer.events, clock, arrived))
@@ -69,7 +71,9 @@ class AsyncSimTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         clock = self.api.clock
         arrived = clock.read()
-        answer = self.api.handle(_to_sim(request, await request.aread()))
+        body = await request.aread()
+        with clock.pinned(clock.timestamp_of(arrived)):  # the simulator answers as of the arrival
+            answer = self.api.handle(_to_sim(request, body))
         if answer.events is not None:
             return httpx2.Response(answer.status, headers=answer.headers,
                                    stream=_AsyncEvents(answer.events, clock, arrived))

@@ -108,3 +108,66 @@ def test_the_documented_scale():
     assert 0.72 <= without <= 0.84
     assert mean_score(single) >= 0.9
     assert mean_score(several, thinking={"type": "adaptive"}, output_config={"effort": "high"}) >= 0.95
+
+
+# ----------------------------------------------------------------------------- the task set
+
+
+def test_the_task_set_has_four_classes_of_twelve_with_a_third_held_out() -> None:
+    tasks = quality.load_tasks()
+    assert len(tasks) == 48 and len({t.id for t in tasks}) == 48
+    for kind in quality.CLASSES:
+        of_kind = [t for t in tasks if t.kind == kind]
+        assert len(of_kind) == 12 and sum(t.split == "held_out" for t in of_kind) == 4
+    assert {len(t.requires) for t in tasks if t.kind == "lookup"} == {1}
+    assert min(len(t.requires) for t in tasks if t.kind == "multi-step") >= 3
+    assert quality.load_tasks(split="held_out") == [t for t in tasks if t.split == "held_out"]
+
+
+def test_the_task_file_is_what_its_seeded_generator_writes() -> None:
+    import subprocess
+    import sys
+
+    root = labkit.config.find_root()
+    done = subprocess.run([sys.executable, str(root / "data" / "quality_tasks.py"), "--check"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_prompt_names_exactly_the_concepts_its_ground_truth_requires(corpus) -> None:
+    for task in quality.load_tasks():
+        assert {c.id for c in corpus.match(task.prompt)} == set(task.requires), task.id
+
+
+def ask(task: quality.Task, **options):
+    return labkit.client(max_retries=0).messages.create(
+        model=MODEL, messages=[{"role": "user", "content": task.prompt}], **options)
+
+
+def test_an_answer_whose_thinking_used_up_max_tokens_scores_zero() -> None:
+    task = next(t for t in quality.load_tasks() if t.kind == "multi-step")
+    cut = ask(task, max_tokens=300, thinking={"type": "adaptive"}, output_config={"effort": "max"})
+    assert cut.stop_reason == "max_tokens" and quality.answer_text(cut) == ""
+    assert quality.score_task(task, quality.answer_text(cut)) == 0.0
+
+
+def test_a_paired_comparison_shows_thinking_helps_multi_concept_work_and_costs_nothing_on_lookups() -> None:
+    tasks = [t for t in quality.load_tasks(split="tune") if t.kind in ("lookup", "multi-concept", "multi-step")]
+    plain = [quality.score_task(t, quality.answer_text(ask(t, max_tokens=4000))) for t in tasks]
+    thought = [quality.score_task(t, quality.answer_text(ask(t, max_tokens=8000, thinking={"type": "adaptive"},
+                                                             output_config={"effort": "high"})))
+               for t in tasks]
+    comparison = quality.compare(tasks, plain, thought)
+    assert comparison.by_class["multi-step"].low > 0, comparison.by_class["multi-step"]
+    assert comparison.kept(0.02) and comparison.overall.excludes(0.0)
+    # The naive "save tokens" strategy: deep thinking with too little room, which exhausts some answers.
+    starved = [quality.score_task(t, quality.answer_text(ask(t, max_tokens=1200, thinking={"type": "adaptive"},
+                                                             output_config={"effort": "high"}))) for t in tasks]
+    naive = quality.compare(tasks, plain, starved)
+    assert not naive.kept(0.02) and naive.worst()[1].low < -0.02
+
+
+def test_a_comparison_needs_one_score_per_task() -> None:
+    tasks = quality.load_tasks()[:3]
+    with pytest.raises(labkit.errors.UsageError, match="one score per task"):
+        quality.compare(tasks, [1.0, 1.0, 1.0], [1.0, 1.0])

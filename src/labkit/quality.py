@@ -126,7 +126,7 @@ class Comparison:
 
     def kept(self, margin: float = 0.02) -> bool:
         """No class loses more than `margin`: every class's lower bound is above -margin."""
-        return all(interval.low >= -margin for interval in self.by_class.values())
+        return bool(all(interval.low >= -margin for interval in self.by_class.values()))
 
     def worst(self) -> tuple[str, stats.Interval]:
         """The class with the lowest lower bound."""

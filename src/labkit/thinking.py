@@ -74,9 +74,10 @@ def plan(model: str, level: str, *, max_tokens: int) -> dict[str, Any]:
 
 
 def sweep(client: Any, tasks: Sequence[quality.Task], levels: Sequence[str], *, model: str,
-          max_tokens: int = 16_000, repeats: int = 1, progress: bool = True) -> Any:
+          max_tokens: int = 16_000, repeats: int = 1, progress: bool = True, clock: Any = None) -> Any:
     """Every task at every level (`repeats` times, each repeat a distinct request): a pandas DataFrame
-    with one row per call. `seconds` is read from the client's clock (`labkit.timing`)."""
+    with one row per call. `seconds` is read from `clock` (default: the configured one, which
+    `labkit.client()` answers on; pass the simulator's clock for a client on a simulator of its own)."""
     import pandas as pd
     from tqdm.auto import tqdm
 
@@ -86,7 +87,7 @@ def sweep(client: Any, tasks: Sequence[quality.Task], levels: Sequence[str], *, 
         raise UsageError(f"repeats must be at least 1, got {repeats!r}")
     requests = [(task, level, r) for task in tasks for level in levels for r in range(repeats)]
     fields = {level: plan(model, level, max_tokens=max_tokens) for level in levels}  # fail before any call
-    rows, timer = [], timing.Timer("sweep")
+    rows, timer = [], timing.Timer("sweep", clock=clock)
     for task, level, r in tqdm(requests, desc="sweep", unit="call", disable=not progress):
         text = task.prompt if r == 0 else f"{task.prompt} (take {r + 1})"
         with timer:
@@ -135,25 +136,32 @@ class Verdict:
     comparison: quality.Comparison
 
     def met(self, saving: float = 0.30, margin: float = 0.02) -> bool:
-        return self.seconds_saved >= saving and self.output_tokens_saved >= saving and self.comparison.kept(margin)
+        return bool(self.seconds_saved >= saving and self.output_tokens_saved >= saving
+                    and self.comparison.kept(margin))
 
 
-def evaluate(frame: Any, policy: Policy, tasks: Sequence[quality.Task]) -> Verdict:
-    """Judge `policy` on a sweep's rows (which must hold every level it uses and "default"): the
-    rows of the level it picks for each task against the baseline's rows, pair by pair."""
-    chosen, baseline = [], []
-    for task in tasks:
-        mine = frame[(frame["task"] == task.id) & (frame["level"] == policy.level(task))]
-        base = frame[(frame["task"] == task.id) & (frame["level"] == DEFAULT)]
-        if mine.empty or base.empty or len(mine) != len(base):
-            raise UsageError(f"the sweep has no matching rows for task {task.id} at level "
-                             f"{policy.level(task)!r} and at {DEFAULT!r}: sweep those levels first")
-        chosen.append(mine.sort_values("repeat"))
-        baseline.append(base.sort_values("repeat"))
+def evaluate(frame: Any, policy: Policy, tasks: Sequence[quality.Task] | None = None, *,
+             baseline: str = DEFAULT) -> Verdict:
+    """Judge `policy` on a sweep's rows (which must hold every level it uses and `baseline`): the
+    rows of the level it picks for each task against the baseline level's rows, pair by pair.
+    `tasks`: those to judge it on (default: every task in the rows)."""
     import pandas as pd
 
-    ours, theirs = pd.concat(chosen), pd.concat(baseline)
+    frame = pd.DataFrame(frame)  # a DataFrame, or its rows as records (a lab's exported context)
+    if tasks is None:
+        firsts = frame.drop_duplicates("task")
+        tasks = [quality.Task(row["task"], row["class"], "", (), row["split"]) for _, row in firsts.iterrows()]
+    chosen, base_rows = [], []
+    for task in tasks:
+        mine = frame[(frame["task"] == task.id) & (frame["level"] == policy.level(task))]
+        base = frame[(frame["task"] == task.id) & (frame["level"] == baseline)]
+        if mine.empty or base.empty or len(mine) != len(base):
+            raise UsageError(f"the sweep has no matching rows for task {task.id} at level "
+                             f"{policy.level(task)!r} and at {baseline!r}: sweep those levels first")
+        chosen.append(mine.sort_values("repeat"))
+        base_rows.append(base.sort_values("repeat"))
+    ours, theirs = pd.concat(chosen), pd.concat(base_rows)
     paired_tasks = [next(t for t in tasks if t.id == row) for row in ours["task"]]
     comparison = quality.compare(paired_tasks, list(theirs["quality"]), list(ours["quality"]))
-    return Verdict(1 - ours["seconds"].sum() / theirs["seconds"].sum(),
-                   1 - ours["output_tokens"].sum() / theirs["output_tokens"].sum(), comparison)
+    return Verdict(float(1 - ours["seconds"].sum() / theirs["seconds"].sum()),
+                   float(1 - ours["output_tokens"].sum() / theirs["output_tokens"].sum()), comparison)

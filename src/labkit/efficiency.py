@@ -26,7 +26,8 @@ from typing import Any
 from . import tokens
 from .errors import UsageError
 
-__all__ = ["FILLER", "FORMATS", "Finding", "compress", "encode", "lint", "schema_tax", "tighten", "truncate"]
+__all__ = ["BASELINE", "FILLER", "FORMATS", "Finding", "Recipe", "compress", "encode", "lint", "research_brief",
+           "schema_tax", "tighten", "truncate"]
 
 FORMATS = ("prose", "json", "compact json", "yaml", "toon", "csv")
 # Phrases that add tokens and no instruction (ASSUMPTION: the course's list, from common prompt habits).
@@ -146,3 +147,53 @@ def schema_tax(client: Any, request: Mapping[str, Any]) -> int:
 
 def _normal(sentence: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", sentence.lower()).split())
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How a research brief is built (lesson and lab 06): the episode table's `format`, whether the
+    standing instructions are `lint`ed, whether the background notes are `compress`ed to the task's
+    concepts, and the answer length to ask for (`words`, None: none)."""
+
+    format: str = "json"
+    lint: bool = False
+    compress: bool = False
+    words: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise UsageError(f"format is one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.words is not None and (not isinstance(self.words, int) or isinstance(self.words, bool)
+                                       or self.words < 1):
+            raise UsageError(f"words is a positive number of words or None, got {self.words!r}")
+
+
+BASELINE = Recipe()
+# The workload's fixed parts (lesson 06 builds the same briefs step by step).
+INSTRUCTIONS = ("I would like you to act as a very careful and really thorough research assistant for our podcast. "
+                "Please make sure to be accurate and say what is debated. Please just write the notes for the host "
+                "in plain words. It is important that you make sure to be accurate and say what is debated.")
+GUESTS = ("Ada Reyes", "Tom Okafor", "Mira Lund", "Sam Chen", "Lena Fischer", "Omar Haddad", "Ines Costa", "Jon Berg")
+EPISODES = tuple({"episode": n, "guest": guest, "minutes": 27 + n % 5, "status": "draft" if n % 3 else "published"}
+                 for n, guest in enumerate(GUESTS, start=1))
+NOISE_CONCEPTS = 2
+FACTS_PER_CONCEPT = 3
+
+
+def research_brief(task: Any, recipe: Recipe, corpus: Any, *, seed: int = 0, model: str | None = None) -> str:
+    """The brief a research agent sends for `task` (a `labkit.quality.Task`): instructions, the
+    research folder's notes (the task's concepts and NOISE_CONCEPTS unrelated ones, chosen by `seed`
+    and the task), the episode list, then the task; `recipe` says what is tightened."""
+    import random
+
+    concepts = {c.id: c for c in corpus.concepts}
+    rng = random.Random(f"{seed}:{task.id}")
+    noise = rng.sample(sorted(cid for cid in concepts if cid not in task.requires), NOISE_CONCEPTS)
+    notes = "\n".join(f"- {concepts[cid].name}: {fact}" for cid in (*noise, *task.requires)
+                      for fact in concepts[cid].facts[:FACTS_PER_CONCEPT])
+    if recipe.compress:
+        notes = compress(notes, keep=[concepts[cid].name for cid in task.requires], budget=1, model=model)
+    instructions = tighten(INSTRUCTIONS) if recipe.lint else INSTRUCTIONS
+    table = encode(EPISODES, recipe.format).rstrip("\n")
+    ask = task.prompt + (f" Answer in about {recipe.words} words." if recipe.words else "")
+    return f"{instructions}\nBackground notes:\n{notes}\nEpisodes so far:\n{table}\nTask: {ask}"

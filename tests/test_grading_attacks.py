@@ -18,6 +18,7 @@ from pathlib import Path
 import mistune
 import nbformat
 import pytest
+from grading_submissions import make  # noqa: I001 - tests/grading_submissions/make.py; pytest puts tests/ on sys.path
 
 from labkit.config import find_root
 from labkit.grading import classroom, feedback, isolation
@@ -29,17 +30,6 @@ SOLUTION_00 = ROOT / "solutions" / "00_start_here_lab.ipynb"
 SOLUTION_04 = ROOT / "solutions" / "04_cache_system_lab.ipynb"
 SETTINGS = Settings(cell_timeout=20, notebook_timeout=180, check_cpu_seconds=20)
 
-
-def _make():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("grading_submissions_make", HERE / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make = _make()
 
 # 501 lines: one over the per-cell output cap, printed by an honest solution's check cell.
 CHATTY = "for step in range(501):\n    print(f'progress {step}', flush=True)\n"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import importlib.util
 import io
 import json
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_submissions import make  # noqa: I001 - tests/grading_submissions/make.py; pytest puts tests/ on sys.path
 
 from labkit import cli
 from labkit.config import find_root
@@ -30,15 +30,6 @@ ROOT = find_root()
 HERE = Path(__file__).parent / "grading_submissions"
 AFTER_DEADLINE = "five timings, each the modelled seconds of that review call"  # lab00.py, q3
 
-
-def _make():
-    spec = importlib.util.spec_from_file_location("grading_submissions_make", HERE / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make = _make()
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

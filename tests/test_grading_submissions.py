@@ -8,13 +8,13 @@ class run with two workers and short time limits (a module-scoped fixture): abou
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import nbformat
 import pytest
+from grading_submissions import make  # noqa: I001 - tests/grading_submissions/make.py; pytest puts tests/ on sys.path
 
 from labkit.config import find_root
 from labkit.grading import classroom, feedback, isolation
@@ -30,15 +30,6 @@ FULL_SANDBOX = isolation.probe(ROOT).namespaces
 PWNED = Path("/tmp/labkit-grading-pwned")  # where the escape case tries to write on the host
 needs_sandbox = pytest.mark.skipif(not FULL_SANDBOX, reason="the full sandbox needs root and namespaces")
 
-
-def _make():
-    spec = importlib.util.spec_from_file_location("grading_submissions_make", HERE / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make = _make()
 
 
 def digest(path: Path) -> str:

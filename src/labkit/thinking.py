@@ -161,7 +161,8 @@ def evaluate(frame: Any, policy: Policy, tasks: Sequence[quality.Task] | None = 
         chosen.append(mine.sort_values("repeat"))
         base_rows.append(base.sort_values("repeat"))
     ours, theirs = pd.concat(chosen), pd.concat(base_rows)
-    paired_tasks = [next(t for t in tasks if t.id == row) for row in ours["task"]]
+    by_id = {t.id: t for t in tasks}
+    paired_tasks = [by_id[row] for row in ours["task"]]
     comparison = quality.compare(paired_tasks, list(theirs["quality"]), list(ours["quality"]))
     return Verdict(float(1 - ours["seconds"].sum() / theirs["seconds"].sum()),
                    float(1 - ours["output_tokens"].sum() / theirs["output_tokens"].sum()), comparison)

@@ -193,8 +193,8 @@ def _scaled(sizes: list[int], total: int) -> list[int]:
     """`sizes` scaled to sum to `total` (largest remainders), so the split matches usage exactly."""
     if total <= 0 or not sizes:
         return [0] * len(sizes)
-    estimated = sum(sizes) or len(sizes)
-    raw = [(s or (0 if sum(sizes) else 1)) * total / estimated for s in sizes]
+    weights = sizes if sum(sizes) else [1] * len(sizes)  # nothing estimated: split evenly
+    raw = [w * total / sum(weights) for w in weights]
     floors = [int(r) for r in raw]
     for i in sorted(range(len(raw)), key=lambda i: raw[i] - floors[i], reverse=True)[:total - sum(floors)]:
         floors[i] += 1

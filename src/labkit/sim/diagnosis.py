@@ -2,9 +2,11 @@
 this request's prompt could not reuse the cached prefix of the request that produced an earlier
 message.
 
-The simulator keeps each answered request's prompt fingerprint (model and speed, system, tools,
-messages, and the other fields that shape the prompt) under its message id, and compares, in the
-SDK's order of reasons:
+A client opts in by sending `diagnostics` (with `previous_message_id: null` on a conversation's first
+turn, as the SDK documents). The simulator keeps the prompt fingerprint of each opted-in request
+(model and speed, system, tools, messages, and the other fields that shape the prompt) under its
+message id, so requests that never ask pay nothing for it, and compares, in the SDK's order of
+reasons:
 
     previous_message_not_found   the id is unknown here (or was forgotten: the last MAX_KEPT are kept)
     model_changed                `model` or `speed` differs
@@ -38,6 +40,9 @@ class Fingerprints:
         self._lock = threading.Lock()
 
     def remember(self, message_id: str, params: dict[str, Any], input_tokens: int) -> None:
+        """Keep an opted-in request's fingerprint (a request without `diagnostics` is not kept)."""
+        if not isinstance(params.get("diagnostics"), dict):
+            return
         with self._lock:
             self._kept[message_id] = (_parts(params), [_digest(m) for m in params["messages"]], input_tokens)
             while len(self._kept) > MAX_KEPT:

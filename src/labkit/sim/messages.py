@@ -60,11 +60,12 @@ def handle(api: SimAPI, request: SimRequest, match: re.Match[str], request_id: s
 def create(api: SimAPI, params: Any, headers: dict[str, str], request_id: str) -> SimResponse:
     """Answer one Messages request body (also used for each request of a batch)."""
     version = headers.get("anthropic-version", validation.LATEST)
-    validation.check_body(params, version, betas=validation.betas(headers))
+    betas = validation.betas(headers)
+    validation.check_body(params, version, betas=betas)
     tools.check(params)
     profile = api.profile(params["model"])
     validation.check_prefill(params, profile)
-    speedup = _fast_mode(params, profile, validation.betas(headers))
+    speedup = _fast_mode(params, profile, betas)
     think = thinking.resolve(params, profile)
     params, managed = edits.apply(params, lambda request: counting.request_tokens(request, profile.tokenizer_ratio))
     input_tokens = _check_size(params, profile)
